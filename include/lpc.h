@@ -1,0 +1,128 @@
+/*
+ * lpc.h - the lpcfs file protocol: record layouts, constants and limits.
+ *
+ * This header is the ABI between the lpcfs daemon and its clients. It is
+ * plain C (C99 and C++), uses fixed-width types only, and every structure is
+ * laid out without implicit padding, so any language can read and write the
+ * same bytes (Python: struct format "<IIQQIIIIiI" for struct lpc_record).
+ * All integers are in the machine's native byte order (little-endian on
+ * every platform lpcfs supports). man/lpc.7 describes the same contract in
+ * words; change both together.
+ *
+ * Files under an lpcfs mount (default /lpc):
+ *
+ *   /lpc/NAME, /lpc/DIR/NAME  named connection ports.
+ *       open(O_CREAT|O_EXCL|O_RDWR, mode) creates a port and returns the
+ *       *server handle*: read() yields records (struct lpc_record + payload),
+ *       write() takes records. Any other open() of a port is a connection
+ *       request; the open that succeeds is the client's communication port:
+ *       plain bytes, one write() is one message, a read() returns bytes of
+ *       one message only.
+ *   /lpc/.conn/ID            the server communication port of connection ID,
+ *       mode 0600, owned by the port's owner: plain bytes in both directions.
+ *       Opening it binds the connection to it (see LPC_REC_MESSAGE).
+ *   /lpc/.stats              read-only text: ports, connections, queue depths.
+ */
+#ifndef LPC_H
+#define LPC_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Version of the record protocol described here. */
+#define LPC_PROTOCOL_VERSION 1
+
+/* Largest payload of one short message: a larger write() fails EMSGSIZE. */
+#define LPC_MAX_MESSAGE 256
+
+/* Most supplementary groups reported in a connect record; more are cut to
+ * this many and LPC_CONNECT_GROUPS_TRUNCATED is set. */
+#define LPC_MAX_GROUPS 1024
+
+/* A read() buffer of this size holds any record the daemon produces. */
+#define LPC_RECORD_MAX 8192
+
+/* Names under the mount root that the daemon reserves. */
+#define LPC_CONN_DIR ".conn"
+#define LPC_STATS_FILE ".stats"
+
+/*
+ * Every record read from or written to a server handle starts with this
+ * 48-byte header, followed by `length` payload bytes. One read() returns
+ * exactly one whole record (a buffer too small for it fails EMSGSIZE and the
+ * record stays queued); one write() carries exactly one whole record.
+ * Fields a record type does not use are zero when read and must be zero when
+ * written (EINVAL otherwise).
+ */
+struct lpc_record {
+  uint32_t type;     /* enum lpc_record_type */
+  uint32_t length;   /* payload bytes that follow the header */
+  uint64_t conn_id;  /* connection, unique for the daemon's lifetime */
+  uint64_t msg_id;   /* message id, per connection, starting at 1 */
+  uint32_t pid;      /* sender's process id (not thread id); 0 if unknown */
+  uint32_t uid;      /* sender's filesystem uid at the time of the call */
+  uint32_t gid;      /* sender's filesystem gid at the time of the call */
+  uint32_t flags;    /* per type: LPC_CONNECT_*, LPC_DISCONNECT_*, ... */
+  int32_t status;    /* LPC_REC_REJECT: errno the client's open() fails with */
+  uint32_t reserved; /* zero */
+};
+
+enum lpc_record_type {
+  /* Read from the server handle. */
+  LPC_REC_CONNECT = 1,    /* a client's open(); payload: lpc_connect_info */
+  LPC_REC_MESSAGE = 2,    /* a client's write(); payload: the message */
+  LPC_REC_DISCONNECT = 3, /* connection ended; flags: LPC_DISCONNECT_* */
+
+  /* Written to the server handle. LPC_REC_DISCONNECT (3) is also written. */
+  LPC_REC_ACCEPT = 16,       /* accept conn_id: the client's open() succeeds */
+  LPC_REC_REJECT = 17,       /* refuse conn_id: open() fails with status */
+  LPC_REC_SEND = 18,         /* send payload to conn_id's client */
+  LPC_REC_REPLY = 19,        /* reply to msg_id of conn_id with payload */
+  LPC_REC_PORT_OPTIONS = 20, /* set port options: flags LPC_PORT_* */
+};
+
+/* flags of LPC_REC_CONNECT */
+#define LPC_CONNECT_READ 0x1             /* client opened for reading */
+#define LPC_CONNECT_WRITE 0x2            /* client opened for writing */
+#define LPC_CONNECT_ACCEPTED 0x4         /* auto-accepted: no answer needed */
+#define LPC_CONNECT_GROUPS_TRUNCATED 0x8 /* more than LPC_MAX_GROUPS groups */
+
+/* Payload of LPC_REC_CONNECT: who is connecting, read at open() time. */
+struct lpc_connect_info {
+  uint64_t cap_effective; /* CapEff of the client process */
+  uint64_t cap_permitted; /* CapPrm of the client process */
+  uint32_t ngroups;       /* number of entries in groups[] */
+  uint32_t reserved;      /* zero */
+  /* followed by uint32_t groups[ngroups]: supplementary group ids */
+};
+
+/* flags of LPC_REC_DISCONNECT as read: why the connection ended. Written
+ * LPC_REC_DISCONNECT records carry flags 0. */
+#define LPC_DISCONNECT_CLIENT_CLOSED 0x1 /* the client closed its handle */
+#define LPC_DISCONNECT_SERVER_CLOSED 0x2 /* the server disconnected it */
+#define LPC_DISCONNECT_WITHDRAWN 0x4     /* open() interrupted or timed out */
+
+/* flags of LPC_REC_PORT_OPTIONS */
+#define LPC_PORT_AUTO_ACCEPT 0x1 /* accept every connection request at once */
+
+/* Errno values a LPC_REC_REJECT may carry in status (0 means ECONNREFUSED):
+ * ECONNREFUSED, EACCES, EPERM, EBUSY, EAGAIN. Anything else is EINVAL. */
+
+#ifdef __cplusplus
+}
+#endif
+
+#ifdef __cplusplus
+static_assert(sizeof(struct lpc_record) == 48, "lpc_record is 48 bytes");
+static_assert(sizeof(struct lpc_connect_info) == 24,
+              "lpc_connect_info is 24 bytes");
+#else
+_Static_assert(sizeof(struct lpc_record) == 48, "lpc_record is 48 bytes");
+_Static_assert(sizeof(struct lpc_connect_info) == 24,
+               "lpc_connect_info is 24 bytes");
+#endif
+
+#endif /* LPC_H */

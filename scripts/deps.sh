@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs the Debian packages lpcfs needs to build, run and test, but only
+# those that are missing, so a second run is quick and needs no network.
+set -eu
+PACKAGES="build-essential cmake pkg-config libfuse3-dev fuse3 libcap-dev
+libboost-dev libgtest-dev googletest python3 util-linux acl"
+missing=""
+for p in $PACKAGES; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "lpcfs: missing Debian packages:$missing (run as root to install them)" >&2
+    exit 1
+  fi
+  echo "lpcfs: installing$missing" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $missing
+fi
