@@ -1,0 +1,26 @@
+// Tunable bounds of the broker; lpcfs.8 documents each as a -o option.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "lpc.h"
+
+namespace lpc {
+
+struct Limits {
+  // Per connection and direction: queued messages and payload bytes. A
+  // writer to a full queue waits (or gets EAGAIN); nothing is dropped.
+  size_t queue_messages = 64;
+  size_t queue_bytes = 64 * 1024;
+  // Connection requests of one port waiting for accept or reject.
+  size_t backlog = 128;
+  // How long a connection request waits for the server; 0 means forever.
+  uint32_t connect_timeout_ms = 30'000;
+  // Unreplied client message ids remembered per connection for REPLY.
+  size_t reply_window = 1024;
+  // Largest short message; fixed by the protocol for now.
+  size_t max_message = LPC_MAX_MESSAGE;
+};
+
+}  // namespace lpc

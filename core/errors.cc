@@ -1,0 +1,130 @@
+#include "errors.h"
+
+#include <cerrno>
+
+namespace lpc {
+
+int to_errno(Error e) {
+  switch (e) {
+    case Error::kNotFound:
+      return ENOENT;
+    case Error::kExists:
+      return EEXIST;
+    case Error::kNotDirectory:
+      return ENOTDIR;
+    case Error::kIsDirectory:
+      return EISDIR;
+    case Error::kNotEmpty:
+      return ENOTEMPTY;
+    case Error::kAccessDenied:
+      return EACCES;
+    case Error::kNotPermitted:
+      return EPERM;
+    case Error::kInvalid:
+      return EINVAL;
+    case Error::kMessageTooLong:
+      return EMSGSIZE;
+    case Error::kWouldBlock:
+      return EAGAIN;
+    case Error::kInterrupted:
+      return EINTR;
+    case Error::kBrokenPipe:
+      return EPIPE;
+    case Error::kNotConnected:
+      return ENOTCONN;
+    case Error::kConnectionRefused:
+      return ECONNREFUSED;
+    case Error::kAlreadyConnected:
+      return EISCONN;
+    case Error::kNoMessage:
+      return ENOMSG;
+    case Error::kTimedOut:
+      return ETIMEDOUT;
+    case Error::kNameTooLong:
+      return ENAMETOOLONG;
+    case Error::kBadHandle:
+      return EBADF;
+    case Error::kNotSupported:
+      return EOPNOTSUPP;
+    case Error::kTooManyLinks:
+      return EMLINK;
+    case Error::kBusy:
+      return EBUSY;
+  }
+  return EIO;
+}
+
+const char* describe(Error e) {
+  switch (e) {
+    case Error::kNotFound:
+      return "no such name";
+    case Error::kExists:
+      return "name exists";
+    case Error::kNotDirectory:
+      return "not a directory";
+    case Error::kIsDirectory:
+      return "is a directory";
+    case Error::kNotEmpty:
+      return "directory not empty";
+    case Error::kAccessDenied:
+      return "access denied";
+    case Error::kNotPermitted:
+      return "operation not permitted on a port";
+    case Error::kInvalid:
+      return "invalid argument or malformed record";
+    case Error::kMessageTooLong:
+      return "message too long";
+    case Error::kWouldBlock:
+      return "would block";
+    case Error::kInterrupted:
+      return "interrupted";
+    case Error::kBrokenPipe:
+      return "peer has gone";
+    case Error::kNotConnected:
+      return "unknown or ended connection";
+    case Error::kConnectionRefused:
+      return "connection refused";
+    case Error::kAlreadyConnected:
+      return "connection already accepted";
+    case Error::kNoMessage:
+      return "unknown or answered message id";
+    case Error::kTimedOut:
+      return "connection request timed out";
+    case Error::kNameTooLong:
+      return "name too long";
+    case Error::kBadHandle:
+      return "unknown handle";
+    case Error::kNotSupported:
+      return "not supported";
+    case Error::kTooManyLinks:
+      return "too many links";
+    case Error::kBusy:
+      return "busy";
+  }
+  return "unknown error";
+}
+
+bool reject_status_to_error(int status, Error* out) {
+  switch (status) {
+    case 0:
+    case ECONNREFUSED:
+      *out = Error::kConnectionRefused;
+      return true;
+    case EACCES:
+      *out = Error::kAccessDenied;
+      return true;
+    case EPERM:
+      *out = Error::kNotPermitted;
+      return true;
+    case EBUSY:
+      *out = Error::kBusy;
+      return true;
+    case EAGAIN:
+      *out = Error::kWouldBlock;
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace lpc

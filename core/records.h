@@ -1,0 +1,48 @@
+// Encoding and decoding of the records exchanged on a server handle
+// (include/lpc.h, lpc.7 "SERVER HANDLE"). Pure functions over bytes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "caller.h"
+#include "errors.h"
+#include "lpc.h"
+
+namespace lpc {
+
+using Bytes = std::vector<std::byte>;
+
+// A record the server writes, checked for well-formedness but not yet
+// against broker state.
+struct ServerCommand {
+  uint32_t type = 0;
+  uint64_t conn_id = 0;
+  uint64_t msg_id = 0;
+  uint32_t flags = 0;
+  int32_t status = 0;
+  std::span<const std::byte> payload;
+};
+
+// Checks the layout rules of lpc.7: one whole record, a known type, unused
+// fields zero, payload sizes within limits. Errors: kInvalid for malformed
+// records, kMessageTooLong for a payload over max_message.
+Result<ServerCommand> decode_server_command(std::span<const std::byte> data,
+                                            size_t max_message);
+
+// Builds the bytes of a record the server reads.
+Bytes encode_record(uint32_t type, uint64_t conn_id, uint64_t msg_id,
+                    const Sender& sender, uint32_t flags,
+                    std::span<const std::byte> payload);
+
+// The payload of an LPC_REC_CONNECT record.
+Bytes encode_connect_info(const Caller& caller);
+
+// Builds a server command's bytes; for tests and clients written in C++.
+Bytes encode_command(uint32_t type, uint64_t conn_id, uint64_t msg_id,
+                     uint32_t flags, int32_t status,
+                     std::span<const std::byte> payload = {});
+
+}  // namespace lpc

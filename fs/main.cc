@@ -1,0 +1,164 @@
+// lpcfs: the LPC file system daemon. See man/lpcfs.8.
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "broker.h"
+#include "fuse_adapter.h"
+
+namespace {
+
+struct Options {
+  unsigned queue_messages = 0;
+  unsigned queue_bytes = 0;
+  unsigned backlog = 0;
+  int connect_timeout = -1;
+  unsigned reply_window = 0;
+};
+
+#define LPC_OPT(t, p) \
+  { t, offsetof(Options, p), 1 }
+const fuse_opt kOptionSpec[] = {
+    LPC_OPT("queue_messages=%u", queue_messages),
+    LPC_OPT("queue_bytes=%u", queue_bytes),
+    LPC_OPT("backlog=%u", backlog),
+    LPC_OPT("connect_timeout=%d", connect_timeout),
+    LPC_OPT("reply_window=%u", reply_window),
+    FUSE_OPT_END,
+};
+
+void usage(const char* prog) {
+  std::printf(
+      "usage: %s [options] MOUNTPOINT\n"
+      "\n"
+      "Local procedure call ports as files (see lpcfs(8), lpc(7)).\n"
+      "\n"
+      "lpcfs options:\n"
+      "    -o queue_messages=N    messages queued per connection and "
+      "direction (64)\n"
+      "    -o queue_bytes=N       payload bytes queued per connection and "
+      "direction (65536)\n"
+      "    -o backlog=N           pending connection requests per port "
+      "(128)\n"
+      "    -o connect_timeout=S   seconds a connection request waits, 0 = "
+      "forever (30)\n"
+      "    -o reply_window=N      unreplied message ids remembered per "
+      "connection (1024)\n"
+      "\n",
+      prog);
+  fuse_cmdline_help();
+  fuse_lowlevel_help();
+}
+
+// Fails connection requests whose connect_timeout passed. A coarse tick is
+// enough: the timeout is measured in seconds.
+class ExpiryTimer {
+ public:
+  explicit ExpiryTimer(lpc::Broker* broker) : broker_(broker) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~ExpiryTimer() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      cv_.wait_for(lock, std::chrono::milliseconds(200));
+      if (stop_) break;
+      lock.unlock();
+      broker_->expire(std::chrono::steady_clock::now());
+      lock.lock();
+    }
+  }
+  lpc::Broker* broker_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+  fuse_args args = FUSE_ARGS_INIT(argc, argv);
+  Options opts;
+  if (fuse_opt_parse(&args, &opts, kOptionSpec, nullptr) == -1) return 2;
+
+  fuse_cmdline_opts cmd{};
+  if (fuse_parse_cmdline(&args, &cmd) != 0) return 2;
+  if (cmd.show_help) {
+    usage(argv[0]);
+    return 0;
+  }
+  if (cmd.show_version) {
+    std::printf("lpcfs version 0.1.0, protocol %d\n", LPC_PROTOCOL_VERSION);
+    fuse_lowlevel_version();
+    return 0;
+  }
+  if (!cmd.mountpoint) {
+    std::fprintf(stderr, "lpcfs: no mountpoint given (try --help)\n");
+    return 2;
+  }
+
+  lpc::Limits limits;
+  if (opts.queue_messages) limits.queue_messages = opts.queue_messages;
+  if (opts.queue_bytes) limits.queue_bytes = opts.queue_bytes;
+  if (opts.backlog) limits.backlog = opts.backlog;
+  if (opts.connect_timeout >= 0) {
+    limits.connect_timeout_ms =
+        static_cast<uint32_t>(opts.connect_timeout) * 1000;
+  }
+  if (opts.reply_window) limits.reply_window = opts.reply_window;
+  if (limits.queue_bytes < limits.max_message) {
+    std::fprintf(stderr, "lpcfs: queue_bytes must be at least %zu\n",
+                 limits.max_message);
+    return 2;
+  }
+
+  // The kernel enforces the mode bits of ports (default_permissions); as
+  // root we serve every user (allow_other), which is safe only with it.
+  fuse_opt_add_arg(&args, "-odefault_permissions");
+  fuse_opt_add_arg(&args, "-ofsname=lpcfs,subtype=lpcfs");
+  if (geteuid() == 0) fuse_opt_add_arg(&args, "-oallow_other");
+
+  lpc::FuseReplies replies;
+  lpc::Broker broker(&replies, limits);
+  replies.set_broker(&broker);
+
+  const fuse_lowlevel_ops& ops = lpc::lpcfs_operations();
+  fuse_session* se = fuse_session_new(&args, &ops, sizeof ops, &broker);
+  int status = 1;
+  if (!se) goto out_args;
+  if (fuse_set_signal_handlers(se) != 0) goto out_session;
+  if (fuse_session_mount(se, cmd.mountpoint) != 0) goto out_signals;
+  fuse_daemonize(cmd.foreground);
+  {
+    ExpiryTimer timer(&broker);
+    // One thread: no handler ever blocks, every wait is a deferred reply,
+    // and this loop is the fastest (fuse-facts "Blocking operations").
+    status = fuse_session_loop(se) == 0 ? 0 : 1;
+  }
+  fuse_session_unmount(se);
+out_signals:
+  fuse_remove_signal_handlers(se);
+out_session:
+  fuse_session_destroy(se);
+out_args:
+  free(cmd.mountpoint);
+  fuse_opt_free_args(&args);
+  return status;
+}
