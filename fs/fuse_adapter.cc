@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "caller.h"
+#include "kernel_replies.h"
 #include "lpc.h"
 
 namespace lpc {
@@ -32,6 +33,21 @@ mode_t file_type(NodeKind kind) {
   return kind == NodeKind::kDirectory ? S_IFDIR : S_IFREG;
 }
 
+// The kernel serialises direct writes that reach past its idea of the file
+// size, even with FOPEN_PARALLEL_DIRECT_WRITES. Message files therefore
+// report a size no single write request can pass (lpc.7 "PORTS": st_size).
+constexpr uint64_t kMessageFileSize = LPC_STREAM_SIZE;
+
+uint64_t reported_size(NodeKind kind) {
+  switch (kind) {
+    case NodeKind::kPort:
+    case NodeKind::kConnectionFile:
+      return kMessageFileSize;
+    default:
+      return 0;
+  }
+}
+
 struct stat to_stat(const Attr& a) {
   struct stat st {};
   st.st_ino = a.ino;
@@ -39,7 +55,7 @@ struct stat to_stat(const Attr& a) {
   st.st_nlink = a.nlink;
   st.st_uid = a.uid;
   st.st_gid = a.gid;
-  st.st_size = 0;
+  st.st_size = static_cast<off_t>(reported_size(a.kind));
   st.st_blksize = 4096;
   st.st_atim = {a.atime.sec, a.atime.nsec};
   st.st_mtim = {a.mtime.sec, a.mtime.nsec};
@@ -305,10 +321,7 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
       b.create_port(parent, name, mode & 07777, exclusive, caller_of(req));
   if (!created) return reply_error(req, created.error());
   fuse_entry_param e = to_entry(created->attr);
-  fi->fh = created->handle;
-  fi->direct_io = 1;
-  fi->nonseekable = 1;
-  if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+  if (reply_create_raw(req, e, created->handle) == -ENOENT) {
     // The caller is gone before it saw the handle: no release will come.
     b.release(created->handle);
   }
@@ -383,11 +396,9 @@ bool FuseReplies::interrupted(Token token) {
 void FuseReplies::reply_open(Token token, OpenedHandle handle) {
   fuse_req_t req = req_of(token);
   fuse_req_interrupt_func(req, nullptr, nullptr);
-  fuse_file_info fi{};
-  fi.fh = handle.handle;
-  fi.direct_io = 1;
-  fi.nonseekable = handle.stream;
-  if (fuse_reply_open(req, &fi) == -ENOENT && broker_) {
+  OpenStyle style =
+      handle.stream ? OpenStyle::kMessageStream : OpenStyle::kSnapshot;
+  if (reply_open_raw(req, handle.handle, style) == -ENOENT && broker_) {
     broker_->release(handle.handle);
   }
 }

@@ -45,6 +45,11 @@ extern "C" {
 /* A read() buffer of this size holds any record the daemon produces. */
 #define LPC_RECORD_MAX 8192
 
+/* st_size that stat() reports for ports and .conn files. It means no data:
+ * the kernel lets writes run in parallel only while they end below the
+ * file's size, so message files claim the most one write request carries. */
+#define LPC_STREAM_SIZE (1u << 20)
+
 /* Names under the mount root that the daemon reserves. */
 #define LPC_CONN_DIR ".conn"
 #define LPC_STATS_FILE ".stats"

@@ -1,0 +1,36 @@
+// Open and create replies written in the kernel's own ABI (<linux/fuse.h>)
+// so they can carry open flags libfuse 3.14 has no field for.
+//
+// FOPEN_STREAM: the kernel keeps no file position and takes no f_pos lock,
+//   so one thread may write() on an fd while another is blocked in read()
+//   on the same fd (fuse-facts "Stream files and threads").
+// FOPEN_PARALLEL_DIRECT_WRITES: direct writes to one inode take the inode
+//   lock shared, not exclusive. Every handle of a port is the same inode;
+//   without it, one write waiting for queue room would block every other
+//   write to the port, the server's included.
+//
+// Both flags are plain open_flags bits that Linux honours whatever protocol
+// minor was negotiated. fuse_reply_open()/fuse_reply_create() build the same
+// structures but cannot set these bits.
+#pragma once
+
+#define FUSE_USE_VERSION 35
+#include <fuse_lowlevel.h>
+
+#include <cstdint>
+
+namespace lpc {
+
+enum class OpenStyle {
+  kMessageStream,  // ports and .conn files: direct I/O, stream, parallel
+  kSnapshot,       // .stats: direct I/O, seekable
+};
+
+// Like fuse_reply_open(); returns what fuse_reply_buf() returns.
+int reply_open_raw(fuse_req_t req, uint64_t fh, OpenStyle style);
+
+// Like fuse_reply_create() for a message stream.
+int reply_create_raw(fuse_req_t req, const fuse_entry_param& entry,
+                     uint64_t fh);
+
+}  // namespace lpc
