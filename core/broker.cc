@@ -614,8 +614,10 @@ void Broker::send_to_client(Token token, Connection* conn, Message message,
     bool was_empty = conn->client_inbox.messages.empty();
     conn->client_inbox.bytes += message.data.size();
     conn->client_inbox.messages.push_back(std::move(message));
-    effects_.push_back(ReplyWritten{token, written});
+    // Wake the reader before answering the writer: the reader is the one
+    // a round trip waits for.
     serve_messages(conn, true);
+    effects_.push_back(ReplyWritten{token, written});
     if (was_empty && !conn->client_inbox.messages.empty()) {
       notify_handle(conn->client_handle);
     }
@@ -972,8 +974,8 @@ void Broker::serve_client_writers(Connection* conn) {
     }
     if (!has_room(*conn, false, w->message.data.size())) return;
     Waiter taken = take_waiter(conn->client_writers);
-    effects_.push_back(ReplyWritten{taken.token, taken.size});
     deliver_to_server(conn, std::move(taken.message));
+    effects_.push_back(ReplyWritten{taken.token, taken.size});
   }
 }
 
@@ -985,11 +987,11 @@ void Broker::serve_server_writers(Connection* conn) {
     }
     if (!has_room(*conn, true, w->message.data.size())) return;
     Waiter taken = take_waiter(conn->server_writers);
-    effects_.push_back(ReplyWritten{taken.token, taken.size});
     bool was_empty = conn->client_inbox.messages.empty();
     conn->client_inbox.bytes += taken.message.data.size();
     conn->client_inbox.messages.push_back(std::move(taken.message));
     serve_messages(conn, true);
+    effects_.push_back(ReplyWritten{taken.token, taken.size});
     if (was_empty && !conn->client_inbox.messages.empty()) {
       notify_handle(conn->client_handle);
     }

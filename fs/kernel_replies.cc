@@ -9,8 +9,9 @@ namespace {
 
 uint32_t open_flags(OpenStyle style) {
   if (style == OpenStyle::kSnapshot) return FOPEN_DIRECT_IO;
+  // FOPEN_NOFLUSH: nothing is cached, so close() need not ask us anything.
   return FOPEN_DIRECT_IO | FOPEN_STREAM | FOPEN_NONSEEKABLE |
-         FOPEN_PARALLEL_DIRECT_WRITES;
+         FOPEN_PARALLEL_DIRECT_WRITES | FOPEN_NOFLUSH;
 }
 
 // The same conversion libfuse makes for its own entry replies.
