@@ -1,0 +1,50 @@
+#!/bin/bash
+# Runs the Python examples against the mount in $LPC_MNT (tests/with-mount.sh).
+#   test-python.sh PYTHON EXAMPLES_DIR
+# shellcheck source=testlib.sh
+source "$(dirname "$0")/testlib.sh"
+python=$1
+server=("$python" "$2/lpc_server.py")
+client=("$python" "$2/lpc_client.py")
+port=$LPC_MNT/upper
+uid=$(id -u)
+gid=$(id -g)
+
+# An accepted client: one reply per message, and the server saw who it was.
+start_server upper "${server[@]}" "$LPC_MNT"
+expect_log_line "^listening on $port\$"
+run_client "${client[@]}" "$port" hello "lpc world"
+expect_client "two messages" 0 $'HELLO\nLPC WORLD' ""
+expect_log_line "^connect conn=[0-9]+ pid=$client_pid uid=$uid gid=$gid groups=$my_groups mode=rw\$"
+conn=$(sed -nE "s/^connect conn=([0-9]+) pid=$client_pid .*/\1/p" \
+  "$work/server.log")
+expect_log_line "^accepted conn=$conn\$"
+expect_log_line "^message conn=$conn msg=1 b'hello' -> b'HELLO'\$"
+expect_log_line "^message conn=$conn msg=2 b'lpc world' -> b'LPC WORLD'\$"
+expect_log_line "^disconnect conn=$conn \(client closed\)\$"
+
+# Failures end the client with the error text.
+run_client "${client[@]}" "$port" "$(printf 'x%.0s' $(seq 1 257))"
+expect_client "257-byte message" 1 "" "lpc_client.py: $port: Message too long"
+run_client "${client[@]}" "$port" ""
+expect_client "empty message" 1 "" \
+  "lpc_client.py: empty messages cannot be sent"
+run_client "${client[@]}" "$LPC_MNT/missing" hello
+expect_client "missing port" 1 "" \
+  "lpc_client.py: $LPC_MNT/missing: No such file or directory"
+
+stop_server TERM
+expect_log_line "^stopping on SIGTERM\$"
+run_client "${client[@]}" "$port" hello
+expect_client "stopped server" 1 "" \
+  "lpc_client.py: $port: No such file or directory"
+
+# A server that admits only uid 4242 rejects us: ECONNREFUSED.
+start_server upper "${server[@]}" --allow-uid 4242 "$LPC_MNT"
+run_client "${client[@]}" "$port" hello
+expect_client "rejected client" 1 "" \
+  "lpc_client.py: $port: Connection refused"
+expect_log_line "^rejected conn=[0-9]+ \(uid $uid not allowed\)\$"
+stop_server INT
+expect_log_line "^stopping on SIGINT\$"
+echo "PASS"
