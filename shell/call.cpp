@@ -1,0 +1,404 @@
+// lpc call: a client. Connects (one open() of the port), sends messages (one
+// write() each) and prints replies (one read() returns bytes of one message
+// only, spec "Messages and reads").
+#include <fcntl.h>
+#include <lpc.h>
+#include <poll.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstring>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli.h"
+#include "commands.h"
+#include "help.h"
+#include "line_splitter.h"
+
+namespace lpc::shell {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Deadline = std::optional<Clock::time_point>;
+
+enum class ReplyRule {
+  kMessage,  // one reply message per message sent
+  kLine,     // one reply line (messages up to a newline) per message sent
+  kEof,      // everything until the server closes
+};
+
+struct CallOptions {
+  std::string port_path;
+  std::optional<double> timeout;
+  std::string timeout_text;  // as given, for messages
+  ReplyRule rule = ReplyRule::kMessage;
+  // The MESSAGE arguments; nullopt: read messages from stdin.
+  std::optional<std::vector<std::string>> messages;
+};
+
+volatile sig_atomic_t g_alarm_fired = 0;
+void OnAlarm(int) { g_alarm_fired = 1; }
+
+Deadline DeadlineAfter(const std::optional<double>& seconds) {
+  if (!seconds) return std::nullopt;
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                            std::chrono::duration<double>(*seconds));
+}
+
+// Milliseconds until the deadline for poll(): -1 without one, never less
+// than 0, rounded up so we do not wake just before it.
+int PollTimeout(const Deadline& deadline) {
+  if (!deadline) return -1;
+  auto left = *deadline - Clock::now();
+  if (left <= Clock::duration::zero()) return 0;
+  double ms = std::chrono::duration<double, std::milli>(left).count();
+  return static_cast<int>(std::min(std::ceil(ms), 1e9));
+}
+
+// Stdin as messages: each line without its newline; an empty line becomes
+// "\n" (a message cannot be empty); a last line without newline counts.
+class InputLines {
+ public:
+  // One read() of stdin. Appends the messages it completes to `out`.
+  // Returns false at end of input (the rest has been appended). Exits 2 on
+  // a line longer than a message.
+  bool ReadSome(std::deque<std::string>& out) {
+    char buf[65536];
+    ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) return true;
+      DieErrno(kExitFailure, "read standard input", errno);
+    }
+    if (n == 0) {
+      if (!partial_.empty()) Add(std::move(partial_), out);
+      partial_.clear();
+      return false;
+    }
+    std::string_view data(buf, static_cast<size_t>(n));
+    for (;;) {
+      size_t newline = data.find('\n');
+      if (newline == std::string_view::npos) break;
+      partial_.append(data.substr(0, newline));
+      Add(std::move(partial_), out);
+      partial_.clear();
+      data.remove_prefix(newline + 1);
+    }
+    partial_.append(data);
+    // A line that can no longer fit is an error now, not at its newline.
+    if (partial_.size() > LPC_MAX_MESSAGE) TooLong(line_number_ + 1);
+    return true;
+  }
+
+ private:
+  void Add(std::string line, std::deque<std::string>& out) {
+    ++line_number_;
+    if (line.size() > LPC_MAX_MESSAGE) TooLong(line_number_);
+    if (line.empty()) line = "\n";
+    out.push_back(std::move(line));
+  }
+  [[noreturn]] static void TooLong(size_t line_number) {
+    Die(kExitUsage, "call: line " + std::to_string(line_number) +
+                        " of standard input is longer than " +
+                        std::to_string(LPC_MAX_MESSAGE) + " bytes");
+  }
+
+  std::string partial_;
+  size_t line_number_ = 0;
+};
+
+class Call {
+ public:
+  explicit Call(CallOptions options) : options_(std::move(options)) {}
+  ~Call() {
+    if (fd_ >= 0) close(fd_);
+  }
+  int Run();
+
+ private:
+  void Connect();
+  int RunLockstep();
+  int RunUntilEof();
+
+  // Sends one message, waiting for room (until the deadline). Returns 0,
+  // EPIPE (the server has gone) or ETIMEDOUT; other errors exit 1.
+  int Send(const std::string& message, const Deadline& deadline);
+  // Waits for one reply message and prints it. Returns 0, or exits 3 on
+  // timeout and 4 at end of file. Sets *ends_line when it ends in '\n'.
+  void ReceiveOne(const Deadline& deadline, bool* ends_line);
+  // One read() of the port into buf: its size (0: end of file), or -1 when
+  // nothing is queued (EAGAIN). Other errors exit 1.
+  ssize_t TryRead(char* buf, size_t size);
+
+  [[noreturn]] void Closed() const {
+    Die(kExitServerClosed,
+        options_.port_path + ": the server closed the connection");
+  }
+  [[noreturn]] void TimedOut(std::string_view what) const {
+    Die(kExitTimeout, options_.port_path + ": " + std::string(what) +
+                          " within " + options_.timeout_text + " s");
+  }
+  void Print(std::string_view data) const {
+    int err = WriteAll(STDOUT_FILENO, data);
+    if (err != 0) DieErrno(kExitFailure, "write standard output", err);
+  }
+
+  CallOptions options_;
+  int fd_ = -1;
+};
+
+void Call::Connect() {
+  // The open() waits until the server accepts or rejects. --timeout bounds
+  // it with SIGALRM (no SA_RESTART): the interrupted open() fails EINTR and
+  // the daemon withdraws the request (spec "Connecting"). The timer repeats
+  // so an alarm that fires just before open() starts is not lost.
+  if (options_.timeout) {
+    struct sigaction action {};
+    action.sa_handler = OnAlarm;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGALRM, &action, nullptr);
+    double whole = std::floor(*options_.timeout);
+    itimerval timer{};
+    timer.it_value.tv_sec = static_cast<time_t>(whole);
+    timer.it_value.tv_usec =
+        static_cast<suseconds_t>((*options_.timeout - whole) * 1e6);
+    if (timer.it_value.tv_sec == 0 && timer.it_value.tv_usec == 0) {
+      timer.it_value.tv_usec = 1;
+    }
+    timer.it_interval.tv_usec = 50000;
+    setitimer(ITIMER_REAL, &timer, nullptr);
+  }
+  int err = 0;
+  for (;;) {
+    fd_ = open(options_.port_path.c_str(), O_RDWR | O_CLOEXEC);
+    err = errno;
+    if (fd_ >= 0 || err != EINTR || g_alarm_fired) break;
+  }
+  if (options_.timeout) {
+    itimerval off{};
+    setitimer(ITIMER_REAL, &off, nullptr);
+    signal(SIGALRM, SIG_IGN);
+  }
+  if (fd_ < 0) {
+    if (err == EINTR && g_alarm_fired) TimedOut("not accepted");
+    DieErrno(kExitFailure, "connect " + options_.port_path, err);
+  }
+  // Non-blocking, and poll() decides when to read and write, so --timeout
+  // also bounds a write waiting for room in a full queue.
+  fcntl(fd_, F_SETFL, O_NONBLOCK);
+}
+
+int Call::Send(const std::string& message, const Deadline& deadline) {
+  for (;;) {
+    ssize_t n = write(fd_, message.data(), message.size());
+    if (n >= 0) {
+      if (static_cast<size_t>(n) != message.size()) {
+        Die(kExitFailure, "send " + options_.port_path + ": short write of " +
+                              std::to_string(n) + " bytes");
+      }
+      return 0;
+    }
+    if (errno == EPIPE) return EPIPE;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN)
+      DieErrno(kExitFailure, "send " + options_.port_path, errno);
+    pollfd pfd = {fd_, POLLOUT, 0};
+    int ready = poll(&pfd, 1, PollTimeout(deadline));
+    if (ready < 0 && errno != EINTR) DieErrno(kExitFailure, "poll", errno);
+    if (ready == 0) return ETIMEDOUT;
+  }
+}
+
+ssize_t Call::TryRead(char* buf, size_t size) {
+  for (;;) {
+    ssize_t n = read(fd_, buf, size);
+    if (n >= 0) return n;
+    if (errno == EAGAIN) return -1;
+    if (errno != EINTR)
+      DieErrno(kExitFailure, "read " + options_.port_path, errno);
+  }
+}
+
+void Call::ReceiveOne(const Deadline& deadline, bool* ends_line) {
+  char buf[LPC_RECORD_MAX];
+  ssize_t n;
+  // Read first and poll only when nothing is queued: each poll() of a FUSE
+  // file is a round trip to the daemon.
+  while ((n = TryRead(buf, sizeof buf)) < 0) {
+    pollfd pfd = {fd_, POLLIN, 0};
+    int ready = poll(&pfd, 1, PollTimeout(deadline));
+    if (ready == 0) TimedOut("no reply");
+    if (ready < 0 && errno != EINTR) DieErrno(kExitFailure, "poll", errno);
+  }
+  if (n == 0) Closed();
+  std::string_view reply(buf, static_cast<size_t>(n));
+  *ends_line = reply.back() == '\n';
+  if (options_.rule == ReplyRule::kMessage) {
+    Print(MessageAsLine(reply));
+  } else {
+    Print(reply);
+  }
+}
+
+int Call::RunLockstep() {
+  std::deque<std::string> queue;
+  std::optional<InputLines> input;
+  if (options_.messages) {
+    queue.assign(options_.messages->begin(), options_.messages->end());
+  } else {
+    input.emplace();
+  }
+  bool input_done = !input;
+  for (;;) {
+    if (queue.empty()) {
+      if (input_done) return kExitOk;
+      input_done = !input->ReadSome(queue);
+      continue;
+    }
+    std::string message = std::move(queue.front());
+    queue.pop_front();
+    Deadline deadline = DeadlineAfter(options_.timeout);
+    int err = Send(message, deadline);
+    if (err == EPIPE) Closed();
+    if (err == ETIMEDOUT) TimedOut("no room to send");
+    bool ends_line = false;
+    do {
+      ReceiveOne(deadline, &ends_line);
+    } while (options_.rule == ReplyRule::kLine && !ends_line);
+  }
+}
+
+int Call::RunUntilEof() {
+  std::deque<std::string> queue;
+  std::optional<InputLines> input;
+  if (options_.messages) {
+    queue.assign(options_.messages->begin(), options_.messages->end());
+  } else {
+    input.emplace();
+  }
+  bool input_done = !input;
+  bool sending = true;
+  Deadline idle_deadline = DeadlineAfter(options_.timeout);
+  char buf[LPC_RECORD_MAX];
+  for (;;) {
+    // Stdin is read only while few messages wait, so a server that does not
+    // read does not make us buffer all of stdin.
+    bool want_input = sending && !input_done && queue.size() < 64;
+    bool want_send = sending && !queue.empty();
+    pollfd fds[2] = {
+        {fd_, static_cast<short>(POLLIN | (want_send ? POLLOUT : 0)), 0},
+        {want_input ? STDIN_FILENO : -1, POLLIN, 0},
+    };
+    int ready = poll(fds, 2, PollTimeout(idle_deadline));
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      DieErrno(kExitFailure, "poll", errno);
+    }
+    if (ready == 0) TimedOut("nothing sent or received");
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      // Read until nothing is queued (a poll() per message would double
+      // the round trips), a bounded number so sending goes on too.
+      std::string out;
+      bool at_eof = false;
+      for (int i = 0; i < 64; ++i) {
+        ssize_t n = TryRead(buf, sizeof buf);
+        if (n < 0) break;
+        if (n == 0) {
+          at_eof = true;
+          break;
+        }
+        out.append(buf, static_cast<size_t>(n));
+      }
+      Print(out);
+      if (at_eof) return kExitOk;
+      if (!out.empty()) idle_deadline = DeadlineAfter(options_.timeout);
+      continue;  // replies first: they make room for more messages
+    }
+    if (want_send && (fds[0].revents & POLLOUT)) {
+      ssize_t n = write(fd_, queue.front().data(), queue.front().size());
+      if (n >= 0) {
+        queue.pop_front();
+        idle_deadline = DeadlineAfter(options_.timeout);
+      } else if (errno == EPIPE) {
+        // The server has gone: print what it sent, up to end of file.
+        sending = false;
+        queue.clear();
+      } else if (errno != EAGAIN && errno != EINTR) {
+        DieErrno(kExitFailure, "send " + options_.port_path, errno);
+      }
+    }
+    if (want_input && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+      input_done = !input->ReadSome(queue);
+    }
+  }
+}
+
+int Call::Run() {
+  Connect();
+  if (options_.rule == ReplyRule::kEof) return RunUntilEof();
+  return RunLockstep();
+}
+
+}  // namespace
+
+int RunCall(std::vector<std::string> args) {
+  ArgReader reader("call", std::move(args));
+  std::optional<std::string> mount;
+  CallOptions options;
+  bool lines = false;
+  bool eof = false;
+  while (auto option = reader.NextOption()) {
+    if (*option == "-h" || *option == "--help") {
+      reader.NoValue();
+      return PrintHelp("call");
+    } else if (*option == "-m" || *option == "--mount") {
+      mount = reader.Value();
+    } else if (*option == "-t" || *option == "--timeout") {
+      options.timeout_text = reader.Value();
+      options.timeout = ParseSeconds(options.timeout_text);
+      if (!options.timeout) {
+        reader.Fail("invalid timeout '" + options.timeout_text +
+                    "' (seconds, like 2 or 0.5)");
+      }
+    } else if (*option == "-l" || *option == "--lines") {
+      reader.NoValue();
+      lines = true;
+    } else if (*option == "-e" || *option == "--eof") {
+      reader.NoValue();
+      eof = true;
+    } else {
+      reader.Fail("unknown option " + *option);
+    }
+  }
+  if (lines && eof) reader.Fail("--lines and --eof do not go together");
+  if (lines) options.rule = ReplyRule::kLine;
+  if (eof) options.rule = ReplyRule::kEof;
+  if (reader.AtEnd()) reader.Fail("missing PORT");
+  std::string port = reader.Take();
+  if (port.empty()) reader.Fail("empty PORT");
+  if (!reader.AtEnd()) {
+    options.messages = reader.TakeRest();
+    for (size_t i = 0; i < options.messages->size(); ++i) {
+      const std::string& message = (*options.messages)[i];
+      if (message.empty()) {
+        reader.Fail("MESSAGE " + std::to_string(i + 1) + " is empty");
+      }
+      if (message.size() > LPC_MAX_MESSAGE) {
+        reader.Fail("MESSAGE " + std::to_string(i + 1) + " is longer than " +
+                    std::to_string(LPC_MAX_MESSAGE) + " bytes");
+      }
+    }
+  }
+  options.port_path = PortPath(MountDir(mount), port);
+  Call call(std::move(options));
+  return call.Run();
+}
+
+}  // namespace lpc::shell

@@ -1,0 +1,97 @@
+// Pieces every `lpc` subcommand shares: option reading, where the mount is,
+// how a PORT argument becomes a path, and how errors are reported.
+#ifndef LPC_SHELL_CLI_H
+#define LPC_SHELL_CLI_H
+
+#include <sys/types.h>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lpc::shell {
+
+// Exit statuses of `lpc` (documented in `lpc --help`).
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitFailure = 1,       // connection refused/failed, I/O error
+  kExitUsage = 2,         // bad command line or bad input
+  kExitTimeout = 3,       // `lpc call --timeout` expired
+  kExitServerClosed = 4,  // `lpc call`: the server closed the connection early
+};
+
+// Reads the options of one subcommand. Options come first; the first
+// argument that is not an option (or everything after "--") is an operand.
+// Accepted spellings: --name VALUE, --name=VALUE, -x VALUE, -xVALUE.
+class ArgReader {
+ public:
+  // args: the arguments after the subcommand name.
+  ArgReader(std::string command, std::vector<std::string> args);
+
+  // The next option ("--mount", "-m"), or nullopt when the options end. A
+  // "--" that ends the options is consumed; an operand is not. "-" alone is
+  // an operand.
+  std::optional<std::string> NextOption();
+  // The value of the option NextOption() just returned; a usage error if
+  // there is none.
+  std::string Value();
+  // Whether the option just returned was spelled with "=VALUE", which an
+  // option without a value must not have (checked by NoValue()).
+  void NoValue();
+
+  bool AtEnd() const { return pos_ >= args_.size(); }
+  const std::string& Peek() const { return args_[pos_]; }
+  std::string Take() { return args_[pos_++]; }
+  std::vector<std::string> TakeRest();
+
+  // Prints "lpc: COMMAND: MESSAGE" and the command's usage line, exits 2.
+  [[noreturn]] void Fail(std::string_view message) const;
+  const std::string& command() const { return command_; }
+
+ private:
+  std::string command_;
+  std::vector<std::string> args_;
+  size_t pos_ = 0;
+  std::optional<std::string> inline_value_;  // from --name=VALUE / -xVALUE
+  std::string current_;
+};
+
+// The mount directory: --mount DIR if given, else $LPC_MOUNT, else /lpc.
+std::string MountDir(const std::optional<std::string>& mount_option);
+
+// PORT as a path: unchanged if it starts with '/', else MOUNT/PORT.
+std::string PortPath(std::string_view mount, std::string_view port);
+
+// The root of the file system the existing path real_path (absolute, no
+// symlinks: realpath()) is on, given the path's st_dev: its highest
+// ancestor on the same device.
+std::string MountRootOf(const std::string& real_path, dev_t dev);
+
+// "0640" -> 0640. Only permission bits (at most 07777); nullopt otherwise.
+std::optional<mode_t> ParseMode(std::string_view text);
+
+// "2", "0.5" -> seconds. Must be positive and finite; nullopt otherwise.
+std::optional<double> ParseSeconds(std::string_view text);
+
+// strerror() as a std::string.
+std::string ErrorText(int err);
+
+// Prints "lpc: WHAT" on stderr.
+void Warn(std::string_view what);
+// Prints "lpc: WHAT: strerror(err)" on stderr.
+void WarnErrno(std::string_view what, int err);
+// Warn(what) and exit with `code`.
+[[noreturn]] void Die(int code, std::string_view what);
+[[noreturn]] void DieErrno(int code, std::string_view what, int err);
+
+// write() all of data to fd, retrying on EINTR and short writes. Returns 0
+// or the errno of the failed write.
+int WriteAll(int fd, std::string_view data);
+
+// Makes sure descriptors 0, 1 and 2 are open (on /dev/null if not), so that
+// no descriptor we open later is mistaken for a standard stream.
+void EnsureStandardDescriptors();
+
+}  // namespace lpc::shell
+
+#endif  // LPC_SHELL_CLI_H

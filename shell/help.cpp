@@ -1,0 +1,212 @@
+#include "help.h"
+
+#include <cstdio>
+
+namespace lpc::shell {
+
+namespace {
+
+constexpr std::string_view kTopUsage =
+    "usage: lpc COMMAND [OPTION...] [ARG...]";
+
+constexpr std::string_view kTopHelp =
+    R"TXT(usage: lpc COMMAND [OPTION...] [ARG...]
+
+Uses lpcfs ports (Windows-style LPC for Linux, offered as files) from the
+shell.
+
+Commands:
+  serve   create a port and run a command for every connection to it
+  call    connect to a port, send messages and print the replies
+  ls      list the ports of an lpcfs mount
+  stat    show a port's owner, mode, counters and connections
+  help    show the help of a command (same as lpc COMMAND --help)
+
+Options of every command:
+  -m, --mount DIR   the lpcfs mount; default $LPC_MOUNT, else /lpc
+  -h, --help        show the command's help and exit 0
+
+A PORT argument that starts with '/' is a path; any other PORT is relative to
+the mount (lpc call echo  is  lpc call /lpc/echo).
+
+Exit status:
+  0  success
+  1  failure: a connection was refused or failed, a port could not be
+     created, an I/O error (a message "lpc: WHAT: REASON" says which)
+  2  usage error (bad option or argument)
+  3  lpc call: --timeout expired
+  4  lpc call: the server closed the connection before every reply arrived
+
+lpc --version prints the version.
+)TXT";
+
+constexpr std::string_view kServeUsage =
+    "usage: lpc serve [--mount DIR] [--mode OCTAL] [--verbose] PORT -- CMD "
+    "[ARG...]";
+
+constexpr std::string_view kServeHelp =
+    R"TXT(usage: lpc serve [--mount DIR] [--mode OCTAL] [--verbose] PORT -- CMD [ARG...]
+
+Creates the port PORT and runs CMD once for every connection to it, like
+inetd: the client's messages are CMD's standard input and CMD's standard
+output goes back to the client as messages. Every connection is accepted at
+once, and any number of clients are served at the same time.
+
+  - Each client message is written to CMD's stdin, followed by a newline
+    unless it already ends in one.
+  - CMD's stdout is cut into lines and each line, newline included, is sent
+    to the client as one message. A line longer than 256 bytes is sent as
+    messages of 256 bytes and then the rest, so the messages put together are
+    exactly what CMD wrote. No output is dropped while the client is
+    connected: when the client's queue is full, lpc serve keeps the output
+    and sends it when there is room.
+  - When the client closes the connection, CMD's stdin is closed after the
+    messages already received; what CMD writes after that is discarded (and
+    if it goes on writing, its stdout is closed).
+  - When CMD's stdout reaches end of file (usually: CMD exits), the rest of
+    its output is sent and the connection is closed: the client reads the
+    remaining messages, then end of file.
+  - CMD's stderr is lpc serve's stderr. CMD's stdout is a pipe, so a program
+    that buffers its output must be told to write each line at once
+    (sed -u, python3 -u, stdbuf -oL CMD, fflush() in awk).
+  - CMD's environment also has LPC_PORT (the port's path), LPC_CONN_ID (the
+    connection id) and LPC_CLIENT_PID, LPC_CLIENT_UID, LPC_CLIENT_GID (the
+    client's process id and filesystem uid and gid when it connected).
+
+The port exists as long as lpc serve runs. SIGINT, SIGTERM or SIGHUP removes
+it: every connection ends (clients read end of file), every CMD still
+running gets SIGTERM (SIGKILL after 2 seconds), and lpc serve exits 0.
+
+Options:
+  -m, --mount DIR    the lpcfs mount (default $LPC_MOUNT, else /lpc); PORT is
+                     relative to it unless it starts with '/'
+  -M, --mode OCTAL   the port's permission bits, applied exactly (the umask
+                     is not applied); default 0666. The kernel checks them
+                     when a client opens the port.
+  -v, --verbose      log each connection and each CMD's exit on stderr
+  -h, --help         show this help
+
+The "--" between PORT and CMD is required; options go before PORT.
+
+Exit status:
+  0  stopped by SIGINT, SIGTERM or SIGHUP
+  1  PORT could not be created (for example "File exists"), CMD was not
+     found, or reading the port failed (the daemon went away)
+  2  usage error
+)TXT";
+
+constexpr std::string_view kCallUsage =
+    "usage: lpc call [--mount DIR] [--timeout SEC] [--lines | --eof] PORT "
+    "[MESSAGE...]";
+
+constexpr std::string_view kCallHelp =
+    R"TXT(usage: lpc call [--mount DIR] [--timeout SEC] [--lines | --eof] PORT [MESSAGE...]
+
+Connects to PORT and sends each MESSAGE argument as one message. Without
+MESSAGE arguments it sends each line of standard input, without its
+newline, as one message (an empty line is sent as a single newline, since a
+message cannot be empty). A message is 1 to 256 bytes.
+
+The replies are printed on standard output. When to stop:
+  (default)    after each message, wait for one reply message and print it
+               (followed by a newline unless it ends in one), then send the
+               next message. lpc call exits 0 when every message has had its
+               reply; with no message to send it exits at once.
+  -l, --lines  the same, but a reply is a line: messages are read and
+               printed as they are until one ends in a newline. Use this with
+               lpc serve, which sends a line longer than 256 bytes as several
+               messages.
+  -e, --eof    send all the messages, printing whatever arrives meanwhile,
+               then print everything until the server closes the connection.
+               Output is printed exactly as received. The server closing is
+               the normal end (exit 0), even if it did not take every
+               message. lpc call -e PORT </dev/null only reads.
+
+Options:
+  -m, --mount DIR    the lpcfs mount (default $LPC_MOUNT, else /lpc); PORT is
+                     relative to it unless it starts with '/'
+  -t, --timeout SEC  give up after SEC seconds (decimals allowed) while
+                     connecting, while waiting for each reply, and with --eof
+                     when nothing has been sent or received for SEC seconds.
+                     Without it lpc call waits as long as it takes (the
+                     daemon's connect_timeout still limits connecting).
+  -h, --help         show this help
+
+Exit status:
+  0  every reply arrived (with --eof: the server closed the connection)
+  1  the connection failed: no such port, refused, permission denied, the
+     daemon's connect timeout, or an I/O error on the connection
+  2  usage error, or a message that is empty or longer than 256 bytes
+  3  --timeout expired (what arrived before is printed)
+  4  the server closed the connection before every reply arrived (what
+     arrived is printed)
+)TXT";
+
+constexpr std::string_view kLsUsage = "usage: lpc ls [--mount DIR]";
+
+constexpr std::string_view kLsHelp = R"TXT(usage: lpc ls [--mount DIR]
+
+Lists the ports of the lpcfs mount, one line per port:
+  OWNER CONNECTIONS PATH
+OWNER is the user name of the port's owner (its uid if it has no name),
+CONNECTIONS the port's connection count as the daemon reports it, PATH the
+port's full path (a port unlinked while its server still runs shows as
+"(unlinked)"). The columns are separated by spaces, and PATH comes last
+because it may contain spaces. The list is read from MOUNT/.stats, a
+snapshot taken when it is opened.
+
+Options:
+  -m, --mount DIR    the lpcfs mount (default $LPC_MOUNT, else /lpc)
+  -h, --help         show this help
+
+Exit status: 0 success, 1 MOUNT/.stats cannot be read, 2 usage error.
+)TXT";
+
+constexpr std::string_view kStatUsage = "usage: lpc stat [--mount DIR] PORT";
+
+constexpr std::string_view kStatHelp = R"TXT(usage: lpc stat [--mount DIR] PORT
+
+Shows one port:
+  path: FULL PATH
+  owner: USER (UID)
+  group: GROUP (GID)
+  mode: 0NNN
+followed by the port's line and its connections' lines from MOUNT/.stats,
+exactly as the daemon writes them ("port PATH owner=... connections=N ..."
+and "conn ID port=PATH state=... client_pid=P ..."; see lpc(7)). The mount
+is the file system PORT is on.
+
+Options:
+  -m, --mount DIR    the lpcfs mount (default $LPC_MOUNT, else /lpc); PORT is
+                     relative to it unless it starts with '/'
+  -h, --help         show this help
+
+Exit status: 0 success, 1 PORT does not exist or is not an lpcfs port, or
+the .stats file cannot be read, 2 usage error.
+)TXT";
+
+}  // namespace
+
+std::string_view UsageLine(std::string_view command) {
+  if (command == "serve") return kServeUsage;
+  if (command == "call") return kCallUsage;
+  if (command == "ls") return kLsUsage;
+  if (command == "stat") return kStatUsage;
+  return kTopUsage;
+}
+
+std::string_view HelpText(std::string_view command) {
+  if (command == "serve") return kServeHelp;
+  if (command == "call") return kCallHelp;
+  if (command == "ls") return kLsHelp;
+  if (command == "stat") return kStatHelp;
+  return kTopHelp;
+}
+
+int PrintHelp(std::string_view command) {
+  std::string_view text = HelpText(command);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return 0;
+}
+
+}  // namespace lpc::shell

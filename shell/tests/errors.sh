@@ -1,0 +1,140 @@
+#!/bin/bash
+# lpc's failures: exit statuses and messages. The daemon runs with
+# -o connect_timeout=2 (see shell/CMakeLists.txt).
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+holder=$(dirname "$0")/port-holder.py
+
+# start_holder PORT ARGS...: port-holder.py in the background, until ready.
+start_holder() {
+  local port=$1
+  shift
+  python3 "$holder" "$LPC_MNT/$port" "$@" >"$TMP/holder.$port" &
+  server_pids+=($!)
+  wait_until "$port is held" eval "grep -q ready '$TMP/holder.$port'"
+}
+
+# --- lpc call: exit 1, the connection failed ---
+run_capture "$LPC" call nosuch hello
+check_eq "missing port: status and message" \
+  "1||lpc: connect $LPC_MNT/nosuch: No such file or directory" \
+  "$rc|$out|$err"
+
+start_holder refuser reject
+run_capture "$LPC" call refuser hello
+check_eq "rejected: Connection refused" \
+  "1|lpc: connect $LPC_MNT/refuser: Connection refused" "$rc|$err"
+
+start_holder busy reject EBUSY
+run_capture "$LPC" call busy hello
+check_eq "rejected with EBUSY" \
+  "1|lpc: connect $LPC_MNT/busy: Device or resource busy" "$rc|$err"
+
+start_holder silent hold
+run_capture "$LPC" call silent hello
+check_eq "never accepted: the daemon's connect_timeout" \
+  "1|lpc: connect $LPC_MNT/silent: Connection timed out" "$rc|$err"
+
+start_server --mode 0600 private -- cat
+run_capture setpriv --reuid=65534 --regid=65534 --clear-groups \
+  "$LPC" call private hello
+check_eq "mode 0600, another user: Permission denied" \
+  "1|lpc: connect $LPC_MNT/private: Permission denied" "$rc|$err"
+start_server public -- cat
+run_capture setpriv --reuid=65534 --regid=65534 --clear-groups \
+  "$LPC" call public hello
+check_eq "mode 0666, another user gets through" "0|hello" "$rc|$out"
+
+# --- exit 3: --timeout ---
+run_capture "$LPC" call --timeout 0.3 silent hello
+check_eq "not accepted within --timeout" \
+  "3|lpc: $LPC_MNT/silent: not accepted within 0.3 s" "$rc|$err"
+
+# (cat's stdout is not the pipe, but sh keeps the pipe open while it waits.)
+start_server sink -- sh -c 'cat >/dev/null; exit 0'
+run_capture "$LPC" call --timeout 0.3 sink hello
+check_eq "no reply within --timeout" \
+  "3|lpc: $LPC_MNT/sink: no reply within 0.3 s" "$rc|$err"
+run_capture "$LPC" call --eof -t 0.3 sink hello
+check_eq "--eof: idle for --timeout" \
+  "3|lpc: $LPC_MNT/sink: nothing sent or received within 0.3 s" "$rc|$err"
+
+start_server one-reply -- sh -c 'read -r x; echo "reply 1"; cat >/dev/null'
+run_capture "$LPC" call --timeout 1 one-reply a b
+check_eq "what arrived before the timeout is printed" \
+  "3|reply 1|lpc: $LPC_MNT/one-reply: no reply within 1 s" "$rc|$out|$err"
+
+# --- exit 4: the server closed early ---
+start_server quitter -- true
+run_capture "$LPC" call quitter hello
+check_eq "server closes without replying" \
+  "4|lpc: $LPC_MNT/quitter: the server closed the connection" "$rc|$err"
+
+start_server half -- sh -c 'read -r x; echo "reply 1"'
+run_capture "$LPC" call half one two
+check_eq "server closes after the first of two replies" \
+  "4|reply 1|lpc: $LPC_MNT/half: the server closed the connection" \
+  "$rc|$out|$err"
+
+start_server unterminated -- sh -c 'read -r x; printf partial'
+run_capture "$LPC" call --lines unterminated x
+check_eq "--lines: closed in the middle of a line" "4|partial" "$rc|$out"
+
+run_capture "$LPC" call --eof quitter hello
+check_eq "--eof: the server closing is the normal end" "0|" "$rc|$out"
+
+# --- exit 2: usage and bad input ---
+long=$(printf '%0257d' 0)
+run_capture "$LPC" call public "$long"
+check_eq "MESSAGE longer than 256 bytes" 2 "$rc"
+check_match "  says why" "^lpc: call: MESSAGE 1 is longer than 256 bytes" "$err"
+run_capture "$LPC" call public ok ""
+check_match "empty MESSAGE" "^lpc: call: MESSAGE 2 is empty" "$err"
+check_eq "  status" 2 "$rc"
+printf 'short\n%s\nnever sent\n' "$long" >"$TMP/in"
+run_capture "$LPC" call public <"$TMP/in"
+check_eq "stdin line longer than 256 bytes (found when read: nothing sent)" \
+  "2||lpc: call: line 2 of standard input is longer than 256 bytes" \
+  "$rc|$out|$err"
+run_capture "$LPC" call --lines --eof public x
+check_eq "--lines with --eof" 2 "$rc"
+run_capture "$LPC" call --timeout 0 public x
+check_eq "--timeout 0" 2 "$rc"
+
+# --- lpc serve ---
+run_capture "$LPC" serve public -- cat
+check_eq "serve: port exists" \
+  "1|lpc: create $LPC_MNT/public: File exists" "$rc|$err"
+run_capture "$LPC" serve no/such/dir -- cat
+check_eq "serve: no such folder" \
+  "1|lpc: create $LPC_MNT/no/such/dir: No such file or directory" "$rc|$err"
+run_capture "$LPC" serve .stats -- cat
+check_eq "serve: reserved name" \
+  "1|lpc: create $LPC_MNT/.stats: File exists" "$rc|$err"
+run_capture "$LPC" serve newport -- no-such-command-here
+check_eq "serve: CMD not found (and no port left behind)" \
+  "1|lpc: serve: no-such-command-here: command not found|absent" \
+  "$rc|$err|$([ -e "$LPC_MNT/newport" ] && echo present || echo absent)"
+run_capture setpriv --reuid=65534 --regid=65534 --clear-groups \
+  "$LPC" serve "$TMP/not-lpcfs" -- cat
+check_eq "serve: cannot create" \
+  "1|lpc: create $TMP/not-lpcfs: Permission denied" "$rc|$err"
+
+# --- lpc ls / stat ---
+run_capture "$LPC" ls --mount "$TMP"
+check_eq "ls: not an lpcfs mount" \
+  "1|lpc: read $TMP/.stats: No such file or directory" "$rc|$err"
+run_capture "$LPC" stat nosuch
+check_eq "stat: missing port" \
+  "1|lpc: stat $LPC_MNT/nosuch: No such file or directory" "$rc|$err"
+mkdir "$LPC_MNT/folder"
+run_capture "$LPC" stat folder
+check_eq "stat: a folder" \
+  "1|lpc: stat $LPC_MNT/folder: is a directory, not a port" "$rc|$err"
+touch "$TMP/plain"
+run_capture "$LPC" stat "$TMP/plain"
+check_eq "stat: not on lpcfs" \
+  "1|lpc: stat $TMP/plain: not on an lpcfs mount" "$rc|$err"
+
+finish
