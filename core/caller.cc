@@ -1,6 +1,8 @@
 #include "caller.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -49,6 +51,63 @@ std::optional<ProcessStatus> read_proc_status(uint32_t tid) {
   }
   ::close(fd);
   return parse_proc_status(text);
+}
+
+namespace {
+
+// PIDFD_THREAD (Linux 6.9): a pidfd for any thread, not only a leader.
+constexpr unsigned kPidfdThread = O_EXCL;
+
+int open_thread_pidfd(uint32_t tid) {
+  return static_cast<int>(syscall(SYS_pidfd_open, tid, kPidfdThread));
+}
+
+// A pidfd polls readable once its thread has exited.
+bool thread_alive(int pidfd) {
+  struct pollfd p = {pidfd, POLLIN, 0};
+  return ::poll(&p, 1, 0) == 0;
+}
+
+}  // namespace
+
+ProcessIdCache::~ProcessIdCache() { clear_locked(); }
+
+void ProcessIdCache::clear_locked() {
+  for (auto& [tid, e] : map_) ::close(e.pidfd);
+  map_.clear();
+}
+
+size_t ProcessIdCache::size() {
+  std::lock_guard lock(mu_);
+  return map_.size();
+}
+
+uint32_t ProcessIdCache::pid_of(uint32_t tid) {
+  if (tid == 0) return 0;
+  {
+    std::lock_guard lock(mu_);
+    auto it = map_.find(tid);
+    if (it != map_.end()) {
+      if (thread_alive(it->second.pidfd)) return it->second.pid;
+      ::close(it->second.pidfd);
+      map_.erase(it);
+    }
+  }
+  // Pin the thread first, then read /proc: if it is still alive afterwards,
+  // what we read was about this very thread.
+  int pidfd = open_thread_pidfd(tid);
+  auto status = read_proc_status(tid);
+  uint32_t pid = status ? status->tgid : 0;
+  if (pidfd < 0) return pid;
+  if (!status || !thread_alive(pidfd)) {
+    ::close(pidfd);
+    return pid;
+  }
+  std::lock_guard lock(mu_);
+  if (map_.size() >= kMaxEntries) clear_locked();
+  auto [it, inserted] = map_.emplace(tid, Entry{pid, pidfd});
+  if (!inserted) ::close(pidfd);  // another thread cached it meanwhile
+  return pid;
 }
 
 }  // namespace lpc

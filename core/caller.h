@@ -5,8 +5,10 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace lpc {
@@ -37,6 +39,34 @@ struct ProcessStatus {
 
 // Parses the text of a /proc/<tid>/status file. Pure, for unit tests.
 std::optional<ProcessStatus> parse_proc_status(const std::string& text);
+
+// Maps thread ids (what FUSE reports as the caller's pid) to process ids.
+// An entry holds a pidfd of the thread, so a thread id that was reused by a
+// new thread after the first one exited is noticed and looked up afresh.
+// Thread-safe. Without pidfd support (Linux < 6.9 for threads) entries are
+// never cached and every lookup reads /proc.
+class ProcessIdCache {
+ public:
+  ProcessIdCache() = default;
+  ~ProcessIdCache();
+  ProcessIdCache(const ProcessIdCache&) = delete;
+  ProcessIdCache& operator=(const ProcessIdCache&) = delete;
+
+  // The process of thread `tid`; 0 if unknown (tid 0, or the thread gone).
+  uint32_t pid_of(uint32_t tid);
+  size_t size();
+
+  static constexpr size_t kMaxEntries = 256;  // each holds a descriptor
+
+ private:
+  struct Entry {
+    uint32_t pid;
+    int pidfd;
+  };
+  void clear_locked();
+  std::mutex mu_;
+  std::unordered_map<uint32_t, Entry> map_;
+};
 
 // Reads /proc/<tid>/status. Empty when the thread has gone (or tid is 0, as
 // for requests the kernel makes on its own).

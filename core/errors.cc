@@ -44,10 +44,6 @@ int to_errno(Error e) {
       return ENAMETOOLONG;
     case Error::kBadHandle:
       return EBADF;
-    case Error::kNotSupported:
-      return EOPNOTSUPP;
-    case Error::kTooManyLinks:
-      return EMLINK;
     case Error::kBusy:
       return EBUSY;
   }
@@ -94,10 +90,6 @@ const char* describe(Error e) {
       return "name too long";
     case Error::kBadHandle:
       return "unknown handle";
-    case Error::kNotSupported:
-      return "not supported";
-    case Error::kTooManyLinks:
-      return "too many links";
     case Error::kBusy:
       return "busy";
   }

@@ -15,7 +15,7 @@ enum class Error : uint8_t {
   kIsDirectory,        // EISDIR
   kNotEmpty,           // ENOTEMPTY: rmdir of a folder with entries
   kAccessDenied,       // EACCES
-  kNotPermitted,       // EPERM: link, symlink, mknod, writes to .conn
+  kNotPermitted,       // EPERM: link, symlink, mknod, reserved names
   kInvalid,            // EINVAL: malformed record, bad argument
   kMessageTooLong,     // EMSGSIZE: payload over the limit, buffer too small
   kWouldBlock,         // EAGAIN: O_NONBLOCK and nothing to do, backlog full
@@ -28,8 +28,6 @@ enum class Error : uint8_t {
   kTimedOut,           // ETIMEDOUT: connect_timeout passed
   kNameTooLong,        // ENAMETOOLONG
   kBadHandle,          // EBADF: unknown handle (a bug or a stale fh)
-  kNotSupported,       // EOPNOTSUPP
-  kTooManyLinks,       // EMLINK
   kBusy,               // EBUSY
 };
 

@@ -77,35 +77,6 @@ fuse_entry_param to_entry(const Attr& a) {
 
 void reply_error(fuse_req_t req, Error e) { fuse_reply_err(req, to_errno(e)); }
 
-// The thread id in a request is mapped to its process once; later requests
-// from the same thread use the cache. Thread ids are reused only after the
-// thread has gone, and a stale entry can only mislabel a message's pid.
-class ProcessIdCache {
- public:
-  uint32_t pid_of(uint32_t tid) {
-    if (tid == 0) return 0;
-    {
-      std::lock_guard lock(mu_);
-      auto it = map_.find(tid);
-      if (it != map_.end()) return it->second;
-    }
-    auto status = read_proc_status(tid);
-    uint32_t pid = status ? status->tgid : 0;
-    std::lock_guard lock(mu_);
-    if (map_.size() > 16384) map_.clear();
-    map_[tid] = pid;
-    return pid;
-  }
-  void remember(uint32_t tid, uint32_t pid) {
-    std::lock_guard lock(mu_);
-    map_[tid] = pid;
-  }
-
- private:
-  std::mutex mu_;
-  std::unordered_map<uint32_t, uint32_t> map_;
-};
-
 ProcessIdCache& pid_cache() {
   static ProcessIdCache cache;  // process-wide, like the /proc it mirrors
   return cache;
@@ -133,7 +104,6 @@ Caller caller_of(fuse_req_t req) {
     c.groups = std::move(status->groups);
     c.cap_effective = status->cap_effective;
     c.cap_permitted = status->cap_permitted;
-    pid_cache().remember(tid, status->tgid);
   }
   if (c.groups.size() > LPC_MAX_GROUPS) {
     c.groups.resize(LPC_MAX_GROUPS);
@@ -158,10 +128,12 @@ void watch_interrupts(fuse_req_t req) {
 // ---------------------------------------------------------- operations
 
 void op_init(void*, fuse_conn_info* conn) {
-  // O_TRUNC arrives with open(): bash's `>` never sends a truncate.
-  if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) {
-    conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
-  }
+  // No atomic O_TRUNC: with it the kernel sets its cached size of the port
+  // to 0 after an O_TRUNC open (bash's `>`), and writes that reach past
+  // that size lock the whole port (see kernel_replies.h). Without it the
+  // kernel sends a truncate to size 0, a no-op for ports, and takes the
+  // size from our reply, which keeps it at LPC_STREAM_SIZE.
+  conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
   conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 }
 
@@ -341,13 +313,21 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off,
          fi->flags & O_NONBLOCK);
 }
 
+// Whether a write may wait in the daemon for queue room. The kernel holds
+// the port's inode lock exclusively for the whole of an append-mode direct
+// write, whatever the open flags say; such a write waiting for room would
+// stop every other write to the port, the server's replies included, and
+// with them the reads that would make room. So writes on an O_APPEND
+// descriptor never wait: a full queue answers EAGAIN (lpc.7 "MESSAGES").
+bool may_wait(int flags) { return !(flags & (O_NONBLOCK | O_APPEND)); }
+
 void op_write(fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t,
               fuse_file_info* fi) {
   Broker& b = broker_of(req);
   watch_interrupts(req);
   b.write(token_of(req), fi->fh,
-          {reinterpret_cast<const std::byte*>(buf), size},
-          fi->flags & O_NONBLOCK, sender_of(req));
+          {reinterpret_cast<const std::byte*>(buf), size}, !may_wait(fi->flags),
+          sender_of(req));
 }
 
 void op_poll(fuse_req_t req, fuse_ino_t, fuse_file_info* fi,

@@ -118,6 +118,12 @@ int main(int argc, char* argv[]) {
   if (opts.queue_messages) limits.queue_messages = opts.queue_messages;
   if (opts.queue_bytes) limits.queue_bytes = opts.queue_bytes;
   if (opts.backlog) limits.backlog = opts.backlog;
+  constexpr int kMaxConnectTimeout = 24 * 3600;  // a day: surely a mistake
+  if (opts.connect_timeout > kMaxConnectTimeout) {
+    std::fprintf(stderr, "lpcfs: connect_timeout is at most %d seconds\n",
+                 kMaxConnectTimeout);
+    return 2;
+  }
   if (opts.connect_timeout >= 0) {
     limits.connect_timeout_ms =
         static_cast<uint32_t>(opts.connect_timeout) * 1000;
@@ -150,7 +156,9 @@ int main(int argc, char* argv[]) {
     ExpiryTimer timer(&broker);
     // One thread: no handler ever blocks, every wait is a deferred reply,
     // and this loop is the fastest (fuse-facts "Blocking operations").
-    status = fuse_session_loop(se) == 0 ? 0 : 1;
+    // The loop returns the number of a stopping signal (SIGTERM, SIGINT,
+    // SIGHUP): being asked to stop is success, like an unmount.
+    status = fuse_session_loop(se) < 0 ? 1 : 0;
   }
   fuse_session_unmount(se);
 out_signals:

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <thread>
 
 #include "caller.h"
 
@@ -33,6 +36,60 @@ TEST(ReadProcStatus, OwnProcessAndMissingThread) {
   ASSERT_TRUE(st);
   EXPECT_EQ(st->tgid, static_cast<uint32_t>(getpid()));
   EXPECT_FALSE(read_proc_status(0));
+}
+
+}  // namespace
+}  // namespace lpc
+
+namespace lpc {
+namespace {
+
+TEST(ProcessIdCache, MapsThreadsToTheirProcess) {
+  ProcessIdCache cache;
+  uint32_t self = static_cast<uint32_t>(getpid());
+  EXPECT_EQ(cache.pid_of(self), self);
+  uint32_t from_thread = 0;
+  uint32_t tid = 0;
+  std::thread t([&] {
+    tid = static_cast<uint32_t>(gettid());
+    from_thread = cache.pid_of(tid);
+  });
+  t.join();
+  EXPECT_NE(tid, self);
+  EXPECT_EQ(from_thread, self);
+  EXPECT_EQ(cache.pid_of(0), 0u);
+}
+
+TEST(ProcessIdCache, ForgetsThreadsThatExited) {
+  ProcessIdCache cache;
+  uint32_t tid = 0;
+  std::thread t([&] {
+    tid = static_cast<uint32_t>(gettid());
+    cache.pid_of(tid);
+  });
+  t.join();
+  // The thread is gone: its entry is stale and must not answer again. The
+  // lookup now reads /proc, which no longer knows the thread.
+  EXPECT_EQ(cache.pid_of(tid), 0u);
+}
+
+TEST(ProcessIdCache, ForkedChildIsItsOwnProcess) {
+  ProcessIdCache cache;
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    char c;
+    (void)!read(fds[0], &c, 1);
+    _exit(0);
+  }
+  EXPECT_EQ(cache.pid_of(static_cast<uint32_t>(child)),
+            static_cast<uint32_t>(child));
+  (void)!write(fds[1], "x", 1);
+  waitpid(child, nullptr, 0);
+  EXPECT_EQ(cache.pid_of(static_cast<uint32_t>(child)), 0u);
+  close(fds[0]);
+  close(fds[1]);
 }
 
 }  // namespace
