@@ -1084,12 +1084,7 @@ void Broker::close_port(Port* port) {
     if (node->object == id) {
       // The name goes with the port; the node itself lives on while the
       // kernel still refers to it.
-      node->held = false;
-      if (node->linked) {
-        names_.detach(node);
-      } else {
-        names_.release_if_unused(node);
-      }
+      names_.drop(node);
     }
   }
 }
@@ -1114,12 +1109,7 @@ void Broker::erase_conn(Connection* conn) {
   }
   if (conn->file_ino) {
     if (Node* node = names_.find(conn->file_ino)) {
-      node->held = false;
-      if (node->linked) {
-        names_.detach(node);
-      } else {
-        names_.release_if_unused(node);
-      }
+      names_.drop(node);
     }
   }
   conns_.erase(conn->id);

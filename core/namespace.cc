@@ -87,6 +87,15 @@ void Namespace::detach(Node* node) {
   release_if_unused(node);
 }
 
+void Namespace::drop(Node* node) {
+  node->held = false;
+  if (node->linked) {
+    detach(node);  // frees it too, if unused
+  } else {
+    release_if_unused(node);
+  }
+}
+
 void Namespace::move(Node* node, Ino new_parent_ino, std::string_view name) {
   Node* old_parent = find(node->parent);
   Node* new_parent = find(new_parent_ino);

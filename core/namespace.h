@@ -82,6 +82,9 @@ class Namespace {
   // Removes the node's name. The node itself lives on while the kernel
   // references it or it is held; release() frees it when neither is true.
   void detach(Node* node);
+  // The port or connection that held the node has gone: its name goes
+  // too, and the node is freed once the kernel no longer refers to it.
+  void drop(Node* node);
   // Moves a node to a new name; the caller has checked the target is free.
   void move(Node* node, Ino new_parent, std::string_view new_name);
 

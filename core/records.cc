@@ -54,6 +54,20 @@ Result<ServerCommand> decode_server_command(std::span<const std::byte> data,
   return cmd;
 }
 
+namespace {
+
+Bytes header_and_payload(const lpc_record& h,
+                         std::span<const std::byte> payload) {
+  Bytes out(sizeof h + payload.size());
+  std::memcpy(out.data(), &h, sizeof h);
+  if (!payload.empty()) {
+    std::memcpy(out.data() + sizeof h, payload.data(), payload.size());
+  }
+  return out;
+}
+
+}  // namespace
+
 Bytes encode_record(uint32_t type, uint64_t conn_id, uint64_t msg_id,
                     const Sender& sender, uint32_t flags,
                     std::span<const std::byte> payload) {
@@ -66,12 +80,7 @@ Bytes encode_record(uint32_t type, uint64_t conn_id, uint64_t msg_id,
   h.uid = sender.uid;
   h.gid = sender.gid;
   h.flags = flags;
-  Bytes out(sizeof h + payload.size());
-  std::memcpy(out.data(), &h, sizeof h);
-  if (!payload.empty()) {
-    std::memcpy(out.data() + sizeof h, payload.data(), payload.size());
-  }
-  return out;
+  return header_and_payload(h, payload);
 }
 
 Bytes encode_connect_info(const Caller& caller) {
@@ -99,12 +108,7 @@ Bytes encode_command(uint32_t type, uint64_t conn_id, uint64_t msg_id,
   h.msg_id = msg_id;
   h.flags = flags;
   h.status = status;
-  Bytes out(sizeof h + payload.size());
-  std::memcpy(out.data(), &h, sizeof h);
-  if (!payload.empty()) {
-    std::memcpy(out.data() + sizeof h, payload.data(), payload.size());
-  }
-  return out;
+  return header_and_payload(h, payload);
 }
 
 }  // namespace lpc
