@@ -63,15 +63,29 @@ struct stat to_stat(const Attr& a) {
   return st;
 }
 
+// How long the kernel may trust a name and its attributes. Ports and
+// .conn files vanish when their server handle or connection ends, which
+// the kernel does not see, so they are never cached (lpc.7 "PORTS").
+// Folders and .stats change only through calls the kernel makes itself
+// and whose replies refresh its cache, so caching them saves the path
+// walk of every open() a request or two.
+double cache_seconds(NodeKind kind) {
+  switch (kind) {
+    case NodeKind::kDirectory:
+    case NodeKind::kStatsFile:
+      return 1.0;
+    default:
+      return 0.0;
+  }
+}
+
 fuse_entry_param to_entry(const Attr& a) {
   fuse_entry_param e{};
   e.ino = a.ino;
   e.generation = 1;
   e.attr = to_stat(a);
-  // No caching of names or attributes: ports come and go with their
-  // server's handle, which the kernel does not see (lpc.7 "PORTS").
-  e.attr_timeout = 0;
-  e.entry_timeout = 0;
+  e.attr_timeout = cache_seconds(a.kind);
+  e.entry_timeout = cache_seconds(a.kind);
   return e;
 }
 
@@ -160,7 +174,7 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   auto attr = broker_of(req).getattr(ino);
   if (!attr) return reply_error(req, attr.error());
   struct stat st = to_stat(attr.value());
-  fuse_reply_attr(req, &st, 0);
+  fuse_reply_attr(req, &st, cache_seconds(attr.value().kind));
 }
 
 Timestamp timestamp_of(const struct timespec& ts) {
@@ -196,7 +210,7 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
   auto result = broker_of(req).setattr(ino, r);
   if (!result) return reply_error(req, result.error());
   struct stat st = to_stat(result.value());
-  fuse_reply_attr(req, &st, 0);
+  fuse_reply_attr(req, &st, cache_seconds(result.value().kind));
 }
 
 void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char* name,
