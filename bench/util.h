@@ -1,0 +1,80 @@
+// Small helpers shared by the benchmark: owned file descriptors, errno
+// checks that throw, a monotonic clock.
+#pragma once
+
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <utility>
+
+namespace lpcbench {
+
+// Throws std::system_error for the current errno, prefixed with `what`.
+[[noreturn]] inline void throw_errno(const std::string& what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+// Returns r unless it is negative (a failed syscall), then throws.
+template <class T>
+T check(T r, const std::string& what) {
+  if (r < 0) throw_errno(what);
+  return r;
+}
+
+// A file descriptor closed when it goes out of scope.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) reset(std::exchange(other.fd_, -1));
+    return *this;
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { reset(); }
+
+  int get() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+inline uint64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1'000'000'000u + uint64_t(ts.tv_nsec);
+}
+
+// Writes one byte (a "go" or "done" token on a sync pipe).
+inline void send_token(int fd) {
+  char c = 'x';
+  while (::write(fd, &c, 1) != 1) {
+    if (errno != EINTR) throw_errno("write sync token");
+  }
+}
+
+// Reads one byte; throws if the other side went away first.
+inline void receive_token(int fd) {
+  char c;
+  for (;;) {
+    ssize_t n = ::read(fd, &c, 1);
+    if (n == 1) return;
+    if (n == 0) throw std::runtime_error("sync pipe closed by peer");
+    if (errno != EINTR) throw_errno("read sync token");
+  }
+}
+
+}  // namespace lpcbench
