@@ -63,13 +63,11 @@ struct stat to_stat(const Attr& a) {
   return st;
 }
 
-// How long the kernel may trust a name and its attributes. Ports and
-// .conn files vanish when their server handle or connection ends, which
-// the kernel does not see, so they are never cached (lpc.7 "PORTS").
-// Folders and .stats change only through calls the kernel makes itself
-// and whose replies refresh its cache, so caching them saves the path
-// walk of every open() a request or two.
-double cache_seconds(NodeKind kind) {
+// How long the kernel may trust a name. Ports and .conn files vanish when
+// their server handle or connection ends, which the kernel does not see,
+// so their names are never cached (lpc.7 "PORTS"). Folders and .stats
+// change only through calls the kernel makes itself.
+double name_seconds(NodeKind kind) {
   switch (kind) {
     case NodeKind::kDirectory:
     case NodeKind::kStatsFile:
@@ -79,13 +77,19 @@ double cache_seconds(NodeKind kind) {
   }
 }
 
+// How long the kernel may trust attributes. Mode and owners change only
+// through setattr, whose reply refreshes the kernel's copy, so they can be
+// cached even for ports: the lookup that every open of a port makes then
+// also serves the kernel's permission check, with no getattr after it.
+constexpr double kAttrSeconds = 1.0;
+
 fuse_entry_param to_entry(const Attr& a) {
   fuse_entry_param e{};
   e.ino = a.ino;
   e.generation = 1;
   e.attr = to_stat(a);
-  e.attr_timeout = cache_seconds(a.kind);
-  e.entry_timeout = cache_seconds(a.kind);
+  e.attr_timeout = kAttrSeconds;
+  e.entry_timeout = name_seconds(a.kind);
   return e;
 }
 
@@ -174,7 +178,7 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   auto attr = broker_of(req).getattr(ino);
   if (!attr) return reply_error(req, attr.error());
   struct stat st = to_stat(attr.value());
-  fuse_reply_attr(req, &st, cache_seconds(attr.value().kind));
+  fuse_reply_attr(req, &st, kAttrSeconds);
 }
 
 Timestamp timestamp_of(const struct timespec& ts) {
@@ -210,7 +214,7 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
   auto result = broker_of(req).setattr(ino, r);
   if (!result) return reply_error(req, result.error());
   struct stat st = to_stat(result.value());
-  fuse_reply_attr(req, &st, cache_seconds(result.value().kind));
+  fuse_reply_attr(req, &st, kAttrSeconds);
 }
 
 void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char* name,
