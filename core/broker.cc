@@ -22,6 +22,7 @@ class Broker::Transaction {
  public:
   explicit Transaction(Broker* broker) : broker_(broker), lock_(broker->mu_) {}
   ~Transaction() {
+    broker_->graveyard_.clear();
     std::vector<Effect> effects;
     effects.swap(broker_->effects_);
     lock_.unlock();
@@ -730,6 +731,14 @@ bool Broker::cancel(Token token) {
   return true;
 }
 
+void Broker::abort_waiters() {
+  Transaction tx(this);
+  for (auto& [token, w] : waiters_) {
+    effects_.push_back(ReplyError{token, Error::kAborted});
+  }
+  waiters_.clear();  // queues keep stale tokens; front_waiter skips them
+}
+
 void Broker::expire(std::chrono::steady_clock::time_point now) {
   Transaction tx(this);
   std::vector<Connection*> expired;
@@ -1090,13 +1099,15 @@ void Broker::close_port(Port* port) {
 }
 
 void Broker::maybe_reap(Connection* conn) {
-  if (conn->state == ConnState::kPending) return;
+  if (conn->erased || conn->state == ConnState::kPending) return;
   if (conn->client_handle || !conn->server_files.empty()) return;
   if (!conn->disconnect_read && find_port(conn->port)) return;
   erase_conn(conn);
 }
 
 void Broker::erase_conn(Connection* conn) {
+  if (conn->erased) return;
+  conn->erased = true;
   fail_all(conn->server_writers, Error::kBrokenPipe);
   fail_all(conn->client_writers, Error::kBrokenPipe);
   if (Port* port = find_port(conn->port)) {
@@ -1112,7 +1123,11 @@ void Broker::erase_conn(Connection* conn) {
       names_.drop(node);
     }
   }
-  conns_.erase(conn->id);
+  // Unreachable from now on, but freed only when the public call ends:
+  // callers up the stack may still hold the pointer.
+  auto it = conns_.find(conn->id);
+  graveyard_.push_back(std::move(it->second));
+  conns_.erase(it);
 }
 
 bool Broker::park(Waiter waiter, std::deque<Token>& queue) {

@@ -126,6 +126,10 @@ class Broker {
   // it and has now let go: the caller must answer EINTR itself.
   bool cancel(Token token);
 
+  // The daemon is stopping: every waiting request is answered
+  // ECONNABORTED, as the kernel answers those it has not sent yet.
+  void abort_waiters();
+
   // Fails connection requests whose connect_timeout has passed.
   void expire(std::chrono::steady_clock::time_point now);
 
@@ -190,6 +194,7 @@ class Broker {
     std::deque<Token> server_writers;  // SEND/REPLY/.conn writes waiting
     // Client message ids read by the server and not yet replied to.
     std::set<uint64_t> awaiting_reply;
+    bool erased = false;  // gone from conns_, waiting in graveyard_
   };
   struct Port {
     PortId id = 0;
@@ -308,6 +313,10 @@ class Broker {
   Namespace names_;
   std::unordered_map<PortId, std::unique_ptr<Port>> ports_;
   std::unordered_map<ConnId, std::unique_ptr<Connection>> conns_;
+  // Connections erased during the current public call. A helper may erase
+  // a connection its caller still points to (closing a port reaps, then
+  // looks again), so memory is released only when the call ends.
+  std::vector<std::unique_ptr<Connection>> graveyard_;
   std::unordered_map<HandleId, Handle> handles_;
   std::unordered_map<Token, Waiter> waiters_;
   uint64_t next_id_ = 0;  // ports, connections and handles share it

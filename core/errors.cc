@@ -46,6 +46,8 @@ int to_errno(Error e) {
       return EBADF;
     case Error::kBusy:
       return EBUSY;
+    case Error::kAborted:
+      return ECONNABORTED;
   }
   return EIO;
 }
@@ -92,6 +94,8 @@ const char* describe(Error e) {
       return "unknown handle";
     case Error::kBusy:
       return "busy";
+    case Error::kAborted:
+      return "daemon stopping";
   }
   return "unknown error";
 }

@@ -29,6 +29,7 @@ enum class Error : uint8_t {
   kNameTooLong,        // ENAMETOOLONG
   kBadHandle,          // EBADF: unknown handle (a bug or a stale fh)
   kBusy,               // EBUSY
+  kAborted,            // ECONNABORTED: the daemon is stopping
 };
 
 // The errno for an error, positive, as fuse_reply_err wants it.

@@ -91,14 +91,58 @@ class ExpiryTimer {
   std::thread thread_;
 };
 
+// Owns what option parsing allocates, so every return path frees it.
+struct ParsedArgs {
+  fuse_args args;
+  fuse_cmdline_opts cmd{};
+  ParsedArgs(int argc, char* argv[]) : args(FUSE_ARGS_INIT(argc, argv)) {}
+  ~ParsedArgs() {
+    free(cmd.mountpoint);
+    fuse_opt_free_args(&args);
+  }
+};
+
+// Mounts, serves until unmounted or signalled, and unmounts.
+int serve(fuse_args* args, const char* mountpoint, bool foreground,
+          const lpc::Limits& limits) {
+  lpc::FuseReplies replies;
+  lpc::Broker broker(&replies, limits);
+  replies.set_broker(&broker);
+
+  const fuse_lowlevel_ops& ops = lpc::lpcfs_operations();
+  fuse_session* se = fuse_session_new(args, &ops, sizeof ops, &broker);
+  if (!se) return 1;
+  int status = 1;
+  if (fuse_set_signal_handlers(se) == 0) {
+    if (fuse_session_mount(se, mountpoint) == 0) {
+      fuse_daemonize(foreground);
+      {
+        ExpiryTimer timer(&broker);
+        // One thread: no handler ever blocks, every wait is a deferred
+        // reply, and this loop is the fastest (fuse-facts "Blocking
+        // operations"). The loop returns the number of a stopping signal
+        // (SIGTERM, SIGINT, SIGHUP): being asked to stop is success.
+        status = fuse_session_loop(se) < 0 ? 1 : 0;
+      }
+      // Answer what still waits while the channel is open, so no caller
+      // is left to the kernel and no request leaks.
+      broker.abort_waiters();
+      fuse_session_unmount(se);
+    }
+    fuse_remove_signal_handlers(se);
+  }
+  fuse_session_destroy(se);
+  return status;
+}
+
 }  // namespace
 
 int main(int argc, char* argv[]) {
-  fuse_args args = FUSE_ARGS_INIT(argc, argv);
+  ParsedArgs parsed(argc, argv);
+  fuse_args& args = parsed.args;
+  fuse_cmdline_opts& cmd = parsed.cmd;
   Options opts;
   if (fuse_opt_parse(&args, &opts, kOptionSpec, nullptr) == -1) return 2;
-
-  fuse_cmdline_opts cmd{};
   if (fuse_parse_cmdline(&args, &cmd) != 0) return 2;
   if (cmd.show_help) {
     usage(argv[0]);
@@ -141,32 +185,5 @@ int main(int argc, char* argv[]) {
   fuse_opt_add_arg(&args, "-ofsname=lpcfs,subtype=lpcfs");
   if (geteuid() == 0) fuse_opt_add_arg(&args, "-oallow_other");
 
-  lpc::FuseReplies replies;
-  lpc::Broker broker(&replies, limits);
-  replies.set_broker(&broker);
-
-  const fuse_lowlevel_ops& ops = lpc::lpcfs_operations();
-  fuse_session* se = fuse_session_new(&args, &ops, sizeof ops, &broker);
-  int status = 1;
-  if (!se) goto out_args;
-  if (fuse_set_signal_handlers(se) != 0) goto out_session;
-  if (fuse_session_mount(se, cmd.mountpoint) != 0) goto out_signals;
-  fuse_daemonize(cmd.foreground);
-  {
-    ExpiryTimer timer(&broker);
-    // One thread: no handler ever blocks, every wait is a deferred reply,
-    // and this loop is the fastest (fuse-facts "Blocking operations").
-    // The loop returns the number of a stopping signal (SIGTERM, SIGINT,
-    // SIGHUP): being asked to stop is success, like an unmount.
-    status = fuse_session_loop(se) < 0 ? 1 : 0;
-  }
-  fuse_session_unmount(se);
-out_signals:
-  fuse_remove_signal_handlers(se);
-out_session:
-  fuse_session_destroy(se);
-out_args:
-  free(cmd.mountpoint);
-  fuse_opt_free_args(&args);
-  return status;
+  return serve(&args, cmd.mountpoint, cmd.foreground, limits);
 }

@@ -85,7 +85,9 @@ int WriteRawRecord(int fd, lpc_record header, std::string_view payload,
   if (!keep_length) header.length = static_cast<uint32_t>(payload.size());
   std::string buf(sizeof header + payload.size(), '\0');
   std::memcpy(buf.data(), &header, sizeof header);
-  std::memcpy(buf.data() + sizeof header, payload.data(), payload.size());
+  if (!payload.empty()) {
+    std::memcpy(buf.data() + sizeof header, payload.data(), payload.size());
+  }
   ssize_t n = ::write(fd, buf.data(), buf.size());
   if (n < 0) return errno;
   return static_cast<size_t>(n) == buf.size() ? 0 : EIO;

@@ -549,5 +549,30 @@ TEST_F(BrokerTest, FoldersAndReservedNames) {
   EXPECT_TRUE(broker_.rmdir(Namespace::kRootIno, "app"));
 }
 
+TEST_F(BrokerTest, PortCloseAfterClientCloseReapsOnce) {
+  // The client's DISCONNECT is still unread when the port closes: closing
+  // reaps the connection, and must not touch it again afterwards.
+  HandleId server = create("svc");
+  auto [client, conn] = accepted_client(server);
+  broker_.release(client);
+  broker_.release(server);
+  EXPECT_EQ(broker_.connection_count(), 0u);
+  EXPECT_EQ(broker_.port_count(), 0u);
+}
+
+TEST_F(BrokerTest, AbortAnswersEveryWaiter) {
+  HandleId server = create("svc");
+  auto [client, conn] = accepted_client(server);
+  Token reader = read(client);
+  Token pending = connect();
+  Token server_reader = read(server, LPC_RECORD_MAX);
+  // The pending connect's record was taken by nobody: server_reader got it.
+  EXPECT_TRUE(d_.answered(server_reader));
+  broker_.abort_waiters();
+  EXPECT_EQ(error_of(reader), Error::kAborted);
+  EXPECT_EQ(error_of(pending), Error::kAborted);
+  EXPECT_EQ(broker_.waiter_count(), 0u);
+}
+
 }  // namespace
 }  // namespace lpc
