@@ -88,8 +88,18 @@ uint32_t ProcessIdCache::pid_of(uint32_t tid) {
     std::lock_guard lock(mu_);
     auto it = map_.find(tid);
     if (it != map_.end()) {
-      if (thread_alive(it->second.pidfd)) return it->second.pid;
-      ::close(it->second.pidfd);
+      Entry& e = it->second;
+      // Linux hands out thread ids cyclically: a tid comes back only after
+      // the whole id space (pid_max, at least 32768) has been used, which
+      // takes far longer than kRecheck (100 ms). Within it the entry needs no
+      // syscall to be trusted.
+      auto now = std::chrono::steady_clock::now();
+      if (now - e.checked < recheck_) return e.pid;
+      if (thread_alive(e.pidfd)) {
+        e.checked = now;
+        return e.pid;
+      }
+      ::close(e.pidfd);
       map_.erase(it);
     }
   }
@@ -105,7 +115,8 @@ uint32_t ProcessIdCache::pid_of(uint32_t tid) {
   }
   std::lock_guard lock(mu_);
   if (map_.size() >= kMaxEntries) clear_locked();
-  auto [it, inserted] = map_.emplace(tid, Entry{pid, pidfd});
+  auto [it, inserted] =
+      map_.emplace(tid, Entry{pid, pidfd, std::chrono::steady_clock::now()});
   if (!inserted) ::close(pidfd);  // another thread cached it meanwhile
   return pid;
 }

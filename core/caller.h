@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -47,7 +48,9 @@ std::optional<ProcessStatus> parse_proc_status(const std::string& text);
 // never cached and every lookup reads /proc.
 class ProcessIdCache {
  public:
-  ProcessIdCache() = default;
+  // recheck: how long an entry is trusted without asking its pidfd.
+  explicit ProcessIdCache(std::chrono::milliseconds recheck = kRecheck)
+      : recheck_(recheck) {}
   ~ProcessIdCache();
   ProcessIdCache(const ProcessIdCache&) = delete;
   ProcessIdCache& operator=(const ProcessIdCache&) = delete;
@@ -57,13 +60,16 @@ class ProcessIdCache {
   size_t size();
 
   static constexpr size_t kMaxEntries = 256;  // each holds a descriptor
+  static constexpr std::chrono::milliseconds kRecheck{100};
 
  private:
   struct Entry {
     uint32_t pid;
     int pidfd;
+    std::chrono::steady_clock::time_point checked;
   };
   void clear_locked();
+  std::chrono::milliseconds recheck_;
   std::mutex mu_;
   std::unordered_map<uint32_t, Entry> map_;
 };

@@ -60,8 +60,22 @@ TEST(ProcessIdCache, MapsThreadsToTheirProcess) {
   EXPECT_EQ(cache.pid_of(0), 0u);
 }
 
+TEST(ProcessIdCache, TrustsAnEntryWithinTheRecheckWindow) {
+  ProcessIdCache cache(std::chrono::hours(1));
+  uint32_t tid = 0;
+  std::thread t([&] {
+    tid = static_cast<uint32_t>(gettid());
+    cache.pid_of(tid);
+  });
+  t.join();
+  // Callers are alive by definition (they are in a syscall), and a dead
+  // thread's id comes back only after the id space wraps: within the
+  // window the cached answer stands without a syscall.
+  EXPECT_EQ(cache.pid_of(tid), static_cast<uint32_t>(getpid()));
+}
+
 TEST(ProcessIdCache, ForgetsThreadsThatExited) {
-  ProcessIdCache cache;
+  ProcessIdCache cache(std::chrono::milliseconds(0));  // always ask the pidfd
   uint32_t tid = 0;
   std::thread t([&] {
     tid = static_cast<uint32_t>(gettid());
@@ -74,7 +88,7 @@ TEST(ProcessIdCache, ForgetsThreadsThatExited) {
 }
 
 TEST(ProcessIdCache, ForkedChildIsItsOwnProcess) {
-  ProcessIdCache cache;
+  ProcessIdCache cache(std::chrono::milliseconds(0));
   int fds[2];
   ASSERT_EQ(pipe(fds), 0);
   pid_t child = fork();
