@@ -108,13 +108,6 @@ Result<Attr> Broker::setattr(Ino ino, const SetAttrRequest& req) {
   if (req.set_atime) node->attr.atime = req.atime;
   if (req.set_mtime) node->attr.mtime = req.mtime;
   node->attr.ctime = now_timestamp();
-  if (node->attr.kind == NodeKind::kPort) {
-    // The connection files follow their port's owner.
-    if (Port* port = find_port(node->object)) {
-      port->owner_uid = node->attr.uid;
-      port->owner_gid = node->attr.gid;
-    }
-  }
   return node->attr;
 }
 
@@ -226,8 +219,6 @@ Result<CreatedPort> Broker::create_port(Ino parent, std::string_view name,
   auto port = std::make_unique<Port>();
   port->id = ++next_id_;
   port->ino = n->attr.ino;
-  port->owner_uid = caller.sender.uid;
-  port->owner_gid = caller.sender.gid;
   n->held = true;
   n->object = port->id;
   names_.remember_lookup(n);
@@ -336,9 +327,10 @@ void Broker::accept(Connection* conn) {
   Port* port = find_port(conn->port);
   conn->state = ConnState::kOpen;
   --port->pending;
+  // The connection file belongs to whoever owns the port now.
+  const Attr& owner = names_.find(port->ino)->attr;
   auto file = names_.add(names_.conn_dir_ino(), std::to_string(conn->id),
-                         NodeKind::kConnectionFile, 0600, port->owner_uid,
-                         port->owner_gid);
+                         NodeKind::kConnectionFile, 0600, owner.uid, owner.gid);
   if (file) {
     file.value()->held = true;
     file.value()->object = conn->id;
@@ -443,7 +435,6 @@ void Broker::read_records(Token token, Port* port, size_t size, bool nonblock) {
   Waiter w;
   w.token = token;
   w.kind = WaitKind::kRead;
-  w.handle = port->server_handle;
   w.size = size;
   if (!park(std::move(w), port->readers)) return;
   serve_port_readers(port);
@@ -458,8 +449,7 @@ void Broker::read_messages(Token token, Connection* conn, bool client_side,
     effects_.push_back(ReplyData{token, {}});
     return;
   }
-  bool eof = client_side ? conn->server_gone
-                         : (conn->client_gone || conn->server_gone);
+  bool eof = peer_gone(*conn, client_side);
   if (nonblock && q.messages.empty() && !eof) {
     effects_.push_back(ReplyError{token, Error::kWouldBlock});
     return;
@@ -612,16 +602,8 @@ void Broker::send_to_client(Token token, Connection* conn, Message message,
   }
   if (!front_waiter(conn->server_writers) &&
       has_room(*conn, true, message.data.size())) {
-    bool was_empty = conn->client_inbox.messages.empty();
-    conn->client_inbox.bytes += message.data.size();
-    conn->client_inbox.messages.push_back(std::move(message));
-    // Wake the reader before answering the writer: the reader is the one
-    // a round trip waits for.
-    serve_messages(conn, true);
+    deliver_to_client(conn, std::move(message));
     effects_.push_back(ReplyWritten{token, written});
-    if (was_empty && !conn->client_inbox.messages.empty()) {
-      notify_handle(conn->client_handle);
-    }
     return;
   }
   if (nonblock) {
@@ -767,12 +749,12 @@ std::string Broker::stats_text_locked() {
   std::sort(ports.begin(), ports.end(),
             [](Port* a, Port* b) { return a->id < b->id; });
   for (Port* port : ports) {
-    Node* node = names_.find(port->ino);
-    std::string path = node ? names_.path_of(*node) : "(unlinked)";
+    const Node& node = *names_.find(port->ino);
+    std::string path = names_.path_of(node);
     char mode[8];
-    snprintf(mode, sizeof mode, "0%03o", node ? node->attr.perm : 0);
-    out << "port " << path << " owner=" << port->owner_uid
-        << " group=" << port->owner_gid << " mode=" << mode
+    snprintf(mode, sizeof mode, "0%03o", node.attr.perm);
+    out << "port " << path << " owner=" << node.attr.uid
+        << " group=" << node.attr.gid << " mode=" << mode
         << " auto_accept=" << (port->auto_accept ? 1 : 0)
         << " pending=" << port->pending
         << " connections=" << port->connections.size()
@@ -874,6 +856,23 @@ void Broker::deliver_to_server(Connection* conn, Message message) {
   queue_record(port, std::move(r));
 }
 
+// Wakes a waiting reader first (before the caller answers the writer: the
+// reader is the one a round trip waits for), else tells poll.
+void Broker::deliver_to_client(Connection* conn, Message message) {
+  bool was_empty = conn->client_inbox.messages.empty();
+  conn->client_inbox.bytes += message.data.size();
+  conn->client_inbox.messages.push_back(std::move(message));
+  serve_messages(conn, true);
+  if (was_empty && !conn->client_inbox.messages.empty()) {
+    notify_handle(conn->client_handle);
+  }
+}
+
+bool Broker::peer_gone(const Connection& conn, bool client_side) {
+  return client_side ? conn.server_gone
+                     : (conn.client_gone || conn.server_gone);
+}
+
 void Broker::queue_record(Port* port, Record record) {
   bool was_empty = port->records.empty();
   port->records.push_back(std::move(record));
@@ -943,12 +942,10 @@ void Broker::serve_messages(Connection* conn, bool client_side) {
   std::deque<Token>& readers =
       client_side ? conn->client_readers : conn->server_readers;
   bool freed = false;
-  bool had_room = client_side ? has_room(*conn, true, limits_.max_message)
-                              : has_room(*conn, false, limits_.max_message);
+  // Reading on the client side frees room towards the client.
+  bool had_room = has_room(*conn, client_side, limits_.max_message);
   while (front_waiter(readers)) {
-    bool eof = client_side ? conn->server_gone
-                           : (conn->client_gone || conn->server_gone);
-    if (q.messages.empty() && !eof) break;
+    if (q.messages.empty() && !peer_gone(*conn, client_side)) break;
     Waiter w = take_waiter(readers);
     if (q.messages.empty()) {
       effects_.push_back(ReplyData{w.token, {}});
@@ -996,14 +993,8 @@ void Broker::serve_server_writers(Connection* conn) {
     }
     if (!has_room(*conn, true, w->message.data.size())) return;
     Waiter taken = take_waiter(conn->server_writers);
-    bool was_empty = conn->client_inbox.messages.empty();
-    conn->client_inbox.bytes += taken.message.data.size();
-    conn->client_inbox.messages.push_back(std::move(taken.message));
-    serve_messages(conn, true);
+    deliver_to_client(conn, std::move(taken.message));
     effects_.push_back(ReplyWritten{taken.token, taken.size});
-    if (was_empty && !conn->client_inbox.messages.empty()) {
-      notify_handle(conn->client_handle);
-    }
   }
 }
 
@@ -1188,7 +1179,7 @@ uint32_t Broker::readiness(const Handle& h) {
     }
     case HandleKind::kClient: {
       Connection* conn = find_conn(h.conn);
-      if (!conn || conn->server_gone) return POLLIN | POLLHUP;
+      if (!conn || peer_gone(*conn, true)) return POLLIN | POLLHUP;
       uint32_t mask = 0;
       if (!conn->client_inbox.messages.empty()) mask |= POLLIN;
       if (has_room(*conn, false, limits_.max_message)) mask |= POLLOUT;
@@ -1196,9 +1187,7 @@ uint32_t Broker::readiness(const Handle& h) {
     }
     case HandleKind::kServerConnection: {
       Connection* conn = find_conn(h.conn);
-      if (!conn || conn->client_gone || conn->server_gone) {
-        return POLLIN | POLLHUP;
-      }
+      if (!conn || peer_gone(*conn, false)) return POLLIN | POLLHUP;
       uint32_t mask = 0;
       if (!conn->server_inbox.messages.empty()) mask |= POLLIN;
       if (has_room(*conn, true, limits_.max_message)) mask |= POLLOUT;

@@ -198,8 +198,7 @@ class Broker {
   };
   struct Port {
     PortId id = 0;
-    Ino ino = 0;
-    uint32_t owner_uid = 0, owner_gid = 0;
+    Ino ino = 0;  // its node is held, so it exists while the port lives
     bool auto_accept = false;
     HandleId server_handle = 0;
     std::deque<Record> records;
@@ -219,7 +218,6 @@ class Broker {
   struct Waiter {
     Token token = 0;
     WaitKind kind = WaitKind::kRead;
-    HandleId handle = 0;
     ConnId conn = 0;
     size_t size = 0;        // reads: buffer size
     Message message;        // writes: the message to queue
@@ -279,6 +277,10 @@ class Broker {
 
   // Moving messages and waking whoever waits on them.
   void deliver_to_server(Connection* conn, Message message);
+  void deliver_to_client(Connection* conn, Message message);
+  // The reading side's peer has gone: once its queue is drained, a read
+  // returns end of file and poll reports POLLHUP.
+  static bool peer_gone(const Connection& conn, bool client_side);
   void serve_port_readers(Port* port);
   void serve_messages(Connection* conn, bool client_side);
   void serve_client_writers(Connection* conn);
