@@ -348,6 +348,23 @@ std::vector<uint64_t> rtt_mqueue(const Config& cfg) {
   return samples.copy();
 }
 
+namespace {
+
+// The client side of both lpcfs round trips: connect, then write a
+// request and read the reply, timed by client_loop.
+void lpcfs_client(const Config& cfg, SharedSamples& samples,
+                  const std::string& path) {
+  Fd port(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+  if (!port) throw_errno("connect to " + path);
+  int fd = port.get();
+  client_loop(cfg, samples, [fd](const char* m, size_t n, char* r, size_t cap) {
+    write_message(fd, m, n, "client write");
+    return read_message(fd, r, cap, "client read");
+  });
+}
+
+}  // namespace
+
 std::vector<uint64_t> rtt_lpcfs(const Config& cfg) {
   SharedSamples samples(cfg.iterations);
   std::string path = port_path(cfg, "rtt");
@@ -374,17 +391,7 @@ std::vector<uint64_t> rtt_lpcfs(const Config& cfg) {
           }
         }
       },
-      [&] {
-        Fd port(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-        if (!port) throw_errno("connect to " + path);
-        int fd = port.get();
-        client_loop(cfg, samples,
-                    [fd](const char* m, size_t n, char* r, size_t cap) {
-                      write_message(fd, m, n, "client write");
-                      return read_message(fd, r, cap, "client read");
-                    });
-      },
-      [] {});
+      [&] { lpcfs_client(cfg, samples, path); }, [] {});
   return samples.copy();
 }
 
@@ -416,17 +423,7 @@ std::vector<uint64_t> rtt_lpcfs_bound(const Config& cfg) {
           unexpected(r, "after the bound connection ended");
         }
       },
-      [&] {
-        Fd port(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-        if (!port) throw_errno("connect to " + path);
-        int fd = port.get();
-        client_loop(cfg, samples,
-                    [fd](const char* m, size_t n, char* r, size_t cap) {
-                      write_message(fd, m, n, "client write");
-                      return read_message(fd, r, cap, "client read");
-                    });
-      },
-      [] {});
+      [&] { lpcfs_client(cfg, samples, path); }, [] {});
   return samples.copy();
 }
 
