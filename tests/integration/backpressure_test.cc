@@ -35,12 +35,9 @@ void OnSignal(int) {}
 
 TEST_F(BackpressureTest, HundredMessagesThroughASlowServerArriveInOrder) {
   constexpr int kCount = 100;
-  UniqueFd srv = CreateAutoAcceptPort("svc");
-  ASSERT_TRUE(srv.valid());
-  Opened client = Open(P("svc"), O_RDWR);
-  ASSERT_OK(client.err);
-  int fd = client.fd.get();
-  Record c = Expect(srv.get(), LPC_REC_CONNECT);
+  auto [srv, client, c] = ConnectAutoAccepted("svc");
+  ASSERT_TRUE(client.valid());
+  int fd = client.get();
 
   // The writer shares our client handle, so we can poll its state.
   pid_t writer = Spawn([fd] {
@@ -105,12 +102,9 @@ TEST_F(BackpressureTest, NonblockingWriterGetsEagainThenPollout) {
 }
 
 TEST_F(BackpressureTest, ServerSendsWaitOrGetEagainOnAFullClientQueue) {
-  UniqueFd srv = CreateAutoAcceptPort("svc");
-  ASSERT_TRUE(srv.valid());
-  Opened client = Open(P("svc"), O_RDWR);
-  ASSERT_OK(client.err);
-  int cfd = client.fd.get();
-  Record c = Expect(srv.get(), LPC_REC_CONNECT);
+  auto [srv, client, c] = ConnectAutoAccepted("svc");
+  ASSERT_TRUE(client.valid());
+  int cfd = client.get();
   ASSERT_OK(WriteMsg(cfd, "question"));
   Record q = Expect(srv.get(), LPC_REC_MESSAGE, c.h.conn_id);
 
@@ -143,12 +137,9 @@ TEST_F(BackpressureTest, ServerSendsWaitOrGetEagainOnAFullClientQueue) {
 }
 
 TEST_F(BackpressureTest, InterruptedBlockedWriteIsNotDelivered) {
-  UniqueFd srv = CreateAutoAcceptPort("svc");
-  ASSERT_TRUE(srv.valid());
-  Opened client = Open(P("svc"), O_RDWR);
-  ASSERT_OK(client.err);
-  int fd = client.fd.get();
-  Record c = Expect(srv.get(), LPC_REC_CONNECT);
+  auto [srv, client, c] = ConnectAutoAccepted("svc");
+  ASSERT_TRUE(client.valid());
+  int fd = client.get();
   pid_t writer = Spawn([fd] {
     struct sigaction sa {};
     sa.sa_handler = OnSignal;
@@ -353,12 +344,9 @@ TEST_F(BackpressureTest, OtherClientsCanWriteWhileOneWaits) {
 }
 
 TEST_F(BackpressureTest, InterruptedWaitingReplyCanBeSentAgain) {
-  UniqueFd srv = CreateAutoAcceptPort("svc");
-  ASSERT_TRUE(srv.valid());
-  Opened client = Open(P("svc"), O_RDWR);
-  ASSERT_OK(client.err);
-  int cfd = client.fd.get();
-  Record c = Expect(srv.get(), LPC_REC_CONNECT);
+  auto [srv, client, c] = ConnectAutoAccepted("svc");
+  ASSERT_TRUE(client.valid());
+  int cfd = client.get();
   ASSERT_OK(WriteMsg(cfd, "question"));
   Record q = Expect(srv.get(), LPC_REC_MESSAGE, c.h.conn_id);
   for (int i = 0; i < kQueue; ++i) {
@@ -568,12 +556,9 @@ TEST_F(QueueBytesTest, QueueIsAlsoBoundedInBytes) {
 }
 
 TEST_F(QueueBytesTest, WaitingWritersAreServedInOrder) {
-  UniqueFd srv = CreateAutoAcceptPort("svc");
-  ASSERT_TRUE(srv.valid());
-  Opened client = Open(P("svc"), O_RDWR);
-  ASSERT_OK(client.err);
-  int fd = client.fd.get();
-  Record c = Expect(srv.get(), LPC_REC_CONNECT);
+  auto [srv, client, c] = ConnectAutoAccepted("svc");
+  ASSERT_TRUE(client.valid());
+  int fd = client.get();
   std::string big(200, 'b');
   ASSERT_OK(WriteMsg(fd, big));
   ASSERT_OK(WriteMsg(fd, big));

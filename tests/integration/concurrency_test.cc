@@ -181,12 +181,9 @@ bool Stuck(pid_t pid) {
 }
 
 TEST_F(ConcurrencyTest, ProcessWritesWhileAnotherProcessReadsTheSameFile) {
-  UniqueFd srv = CreateAutoAcceptPort("svc");
-  ASSERT_TRUE(srv.valid());
-  Opened client = Open(P("svc"), O_RDWR);
-  ASSERT_OK(client.err);
-  int fd = client.fd.get();
-  Record c = Expect(srv.get(), LPC_REC_CONNECT);
+  auto [srv, client, c] = ConnectAutoAccepted("svc");
+  ASSERT_TRUE(client.valid());
+  int fd = client.get();
   pid_t reader = Spawn([fd] {
     std::string got;
     CHILD_CHECK_ERR(0, ReadMsg(fd, &got));

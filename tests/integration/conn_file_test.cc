@@ -116,12 +116,9 @@ TEST_F(ConnFileTest, BindingMovesTheConnectionsMessagesToTheFile) {
 }
 
 TEST_F(ConnFileTest, ClosingTheFileEndsTheConnection) {
-  UniqueFd srv = CreateAutoAcceptPort("svc");
-  ASSERT_TRUE(srv.valid());
-  Opened client = Open(P("svc"), O_RDWR);
-  ASSERT_OK(client.err);
-  int cfd = client.fd.get();
-  Record c = Expect(srv.get(), LPC_REC_CONNECT);
+  auto [srv, client, c] = ConnectAutoAccepted("svc");
+  ASSERT_TRUE(client.valid());
+  int cfd = client.get();
 
   Opened conn1 = Open(ConnPath(c.h.conn_id), O_RDWR);
   ASSERT_OK(conn1.err);
@@ -144,7 +141,7 @@ TEST_F(ConnFileTest, ClosingTheFileEndsTheConnection) {
   EXPECT_ERR(EPIPE, WriteMsg(cfd, "anyone?"));
   Record d = Expect(srv.get(), LPC_REC_DISCONNECT, c.h.conn_id);
   EXPECT_EQ(uint32_t{LPC_DISCONNECT_SERVER_CLOSED}, d.h.flags);
-  client.fd.reset();
+  client.reset();
   ASSERT_TRUE(WaitFor([&] {
     return StatsText().find(" connections=0 ") != std::string::npos;
   })) << StatsText();

@@ -54,12 +54,9 @@ TEST_F(EofTest, KilledClientDisconnectsAfterItsMessages) {
 }
 
 TEST_F(EofTest, ClosedServerHandleMeansDrainThenEofAndEpipe) {
-  UniqueFd srv = CreateAutoAcceptPort("svc");
-  ASSERT_TRUE(srv.valid());
-  Opened client = Open(P("svc"), O_RDWR);
-  ASSERT_OK(client.err);
-  int fd = client.fd.get();
-  Record c = Expect(srv.get(), LPC_REC_CONNECT);
+  auto [srv, client, c] = ConnectAutoAccepted("svc");
+  ASSERT_TRUE(client.valid());
+  int fd = client.get();
   ASSERT_OK(Send(srv.get(), c.h.conn_id, "first"));
   ASSERT_OK(Send(srv.get(), c.h.conn_id, "second"));
   srv.reset();

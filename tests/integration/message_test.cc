@@ -82,12 +82,9 @@ TEST_F(MessageTest, MessageIdsArePerConnection) {
 }
 
 TEST_F(MessageTest, ReadsTakePiecesOfOneMessageOnly) {
-  UniqueFd srv = CreateAutoAcceptPort("svc");
-  ASSERT_TRUE(srv.valid());
-  Opened client = Open(P("svc"), O_RDWR);
-  ASSERT_OK(client.err);
-  int fd = client.fd.get();
-  Record c = Expect(srv.get(), LPC_REC_CONNECT);
+  auto [srv, client, c] = ConnectAutoAccepted("svc");
+  ASSERT_TRUE(client.valid());
+  int fd = client.get();
   ASSERT_OK(Send(srv.get(), c.h.conn_id, "hello"));
   ASSERT_OK(Send(srv.get(), c.h.conn_id, "world!"));
   ASSERT_OK(Send(srv.get(), c.h.conn_id, "xyz"));
@@ -117,12 +114,9 @@ TEST_F(MessageTest, ReadsTakePiecesOfOneMessageOnly) {
 }
 
 TEST_F(MessageTest, MessagesUpTo256BytesOnly) {
-  UniqueFd srv = CreateAutoAcceptPort("svc");
-  ASSERT_TRUE(srv.valid());
-  Opened client = Open(P("svc"), O_RDWR);
-  ASSERT_OK(client.err);
-  int fd = client.fd.get();
-  Record c = Expect(srv.get(), LPC_REC_CONNECT);
+  auto [srv, client, c] = ConnectAutoAccepted("svc");
+  ASSERT_TRUE(client.valid());
+  int fd = client.get();
 
   std::string max(LPC_MAX_MESSAGE, 'm');
   max[0] = 'A';
@@ -195,12 +189,9 @@ TEST_F(MessageTest, ReplyAnswersAReadMessageOnce) {
 }
 
 TEST_F(MessageTest, EachMessageCarriesItsWritersIdentity) {
-  UniqueFd srv = CreateAutoAcceptPort("svc");
-  ASSERT_TRUE(srv.valid());
-  Opened client = Open(P("svc"), O_RDWR);
-  ASSERT_OK(client.err);
-  int fd = client.fd.get();
-  Record c = Expect(srv.get(), LPC_REC_CONNECT);
+  auto [srv, client, c] = ConnectAutoAccepted("svc");
+  ASSERT_TRUE(client.valid());
+  int fd = client.get();
   ASSERT_OK(WriteMsg(fd, "parent"));
   // The handle is inherited: the child writes on the same connection.
   pid_t child = Spawn([fd] {

@@ -225,6 +225,24 @@ UniqueFd MountTest::CreateAutoAcceptPort(std::string_view name, mode_t mode) {
   return fd;
 }
 
+MountTest::ConnectedClient MountTest::ConnectAutoAccepted(
+    std::string_view name) {
+  ConnectedClient out;
+  out.srv = CreateAutoAcceptPort(name);
+  if (!out.srv.valid()) {
+    ADD_FAILURE() << "creating port " << name;
+    return out;
+  }
+  Opened client = Open(P(name), O_RDWR);
+  if (client.err != 0) {
+    ADD_FAILURE() << "connecting to " << name << ": " << ErrName(client.err);
+    return out;
+  }
+  out.connect = Expect(out.srv.get(), LPC_REC_CONNECT);
+  if (out.connect.h.type == LPC_REC_CONNECT) out.client = std::move(client.fd);
+  return out;
+}
+
 Record MountTest::Next(int server_fd) {
   Record r;
   int err = ReadRecord(server_fd, &r);

@@ -38,6 +38,16 @@ class MountTest : public ::testing::Test {
   // A port in auto-accept mode (LPC_REC_PORT_OPTIONS).
   UniqueFd CreateAutoAcceptPort(std::string_view name, mode_t mode = 0666);
 
+  // An auto-accepting port `name` with one client connected O_RDWR and its
+  // CONNECT record already read. On any failure the test fails and
+  // `client` is left invalid.
+  struct ConnectedClient {
+    UniqueFd srv;
+    UniqueFd client;
+    Record connect;
+  };
+  ConnectedClient ConnectAutoAccepted(std::string_view name);
+
   // Reads the next record from a server handle; fails the test and returns
   // a zeroed record (type 0) on error. Use with ASSERT_NO_FATAL_FAILURE or
   // check the type.

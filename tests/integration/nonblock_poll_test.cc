@@ -138,12 +138,9 @@ TEST_F(NonblockTest, ConnFileReadOnAnEmptyQueueIsEagain) {
 }
 
 TEST_F(PollTest, ClientHandleBecomesReadableWhenAMessageArrives) {
-  UniqueFd srv = CreateAutoAcceptPort("svc");
-  ASSERT_TRUE(srv.valid());
-  Opened client = Open(P("svc"), O_RDWR);
-  ASSERT_OK(client.err);
-  int fd = client.fd.get();
-  Record c = Expect(srv.get(), LPC_REC_CONNECT);
+  auto [srv, client, c] = ConnectAutoAccepted("svc");
+  ASSERT_TRUE(client.valid());
+  int fd = client.get();
 
   int now = PollOnce(fd, POLLIN | POLLOUT, 0);
   EXPECT_EQ(POLLOUT, now) << "idle: writable, not readable, no hangup";
@@ -165,12 +162,9 @@ TEST_F(PollTest, ClientHandleBecomesReadableWhenAMessageArrives) {
 }
 
 TEST_F(PollTest, ClientHandleHangsUpWhenTheServerDisconnects) {
-  UniqueFd srv = CreateAutoAcceptPort("svc");
-  ASSERT_TRUE(srv.valid());
-  Opened client = Open(P("svc"), O_RDWR);
-  ASSERT_OK(client.err);
-  int fd = client.fd.get();
-  Record c = Expect(srv.get(), LPC_REC_CONNECT);
+  auto [srv, client, c] = ConnectAutoAccepted("svc");
+  ASSERT_TRUE(client.valid());
+  int fd = client.get();
   EXPECT_EQ(0, PollOnce(fd, POLLIN, 0) & POLLHUP);
 
   pid_t poller = SpawnPoller(fd, POLLIN, POLLHUP);
