@@ -4,7 +4,7 @@
 
 namespace lpc {
 
-int to_errno(Error e) {
+int ToErrno(Error e) {
   switch (e) {
     case Error::kNotFound:
       return ENOENT;
@@ -52,7 +52,7 @@ int to_errno(Error e) {
   return EIO;
 }
 
-const char* describe(Error e) {
+const char* Describe(Error e) {
   switch (e) {
     case Error::kNotFound:
       return "no such name";
@@ -100,7 +100,7 @@ const char* describe(Error e) {
   return "unknown error";
 }
 
-bool reject_status_to_error(int status, Error* out) {
+bool RejectStatusToError(int status, Error* out) {
   switch (status) {
     case 0:
     case ECONNREFUSED:

@@ -1,5 +1,5 @@
 // Typed errors of the broker core, mapped to errno in exactly one place
-// (to_errno) at the edge. Core code never passes raw errno values around.
+// (ToErrno) at the edge. Core code never passes raw errno values around.
 #pragma once
 
 #include <cstdint>
@@ -33,14 +33,14 @@ enum class Error : uint8_t {
 };
 
 // The errno for an error, positive, as fuse_reply_err wants it.
-int to_errno(Error e);
+int ToErrno(Error e);
 
 // A short human-readable description, for logs and tests.
-const char* describe(Error e);
+const char* Describe(Error e);
 
 // Maps an errno a server put into a reject record to an Error, if it is one
 // of the values lpc.h allows there.
-bool reject_status_to_error(int status, Error* out);
+bool RejectStatusToError(int status, Error* out);
 
 // Either a value or an Error. A tiny stand-in for std::expected (C++23).
 template <class T>

@@ -1,10 +1,13 @@
 #include "namespace.h"
 
+#include <linux/fs.h>
+#include <sys/stat.h>
+
 #include <ctime>
 
 namespace lpc {
 
-Timestamp now_timestamp() {
+Timestamp Now() {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return {ts.tv_sec, ts.tv_nsec};
@@ -17,40 +20,53 @@ Namespace::Namespace() {
   // Like /dev/mqueue: anyone may create, only the owner may remove.
   root->attr.perm = 01777;
   root->attr.nlink = 2;
-  root->attr.atime = root->attr.mtime = root->attr.ctime = now_timestamp();
-  root->held = true;
+  root->attr.atime = root->attr.mtime = root->attr.ctime = Now();
+  root->reserved = true;
   root->parent = kRootIno;
   nodes_.emplace(kRootIno, std::move(root));
-  Node* conn = add(kRootIno, ".conn", NodeKind::kDirectory, 0555, 0, 0).value();
-  conn->held = true;
-  conn_dir_ino_ = conn->attr.ino;
+  Node* conn = Add(kRootIno, ".conn", NodeKind::kDirectory, 0555, 0, 0).value();
+  conn->reserved = true;
+  conn_dir_ = conn->attr.ino;
   Node* stats =
-      add(kRootIno, ".stats", NodeKind::kStatsFile, 0444, 0, 0).value();
-  stats->held = true;
-  stats_ino_ = stats->attr.ino;
+      Add(kRootIno, ".stats", NodeKind::kStatsFile, 0444, 0, 0).value();
+  stats->reserved = true;
+  stats_file_ = stats->attr.ino;
 }
 
-Node* Namespace::find(Ino ino) {
+Node* Namespace::Find(NodeId ino) {
   auto it = nodes_.find(ino);
   return it == nodes_.end() ? nullptr : it->second.get();
 }
 
-Result<Node*> Namespace::child(Ino dir_ino, std::string_view name) {
-  Node* dir = find(dir_ino);
+Result<Node*> Namespace::Child(NodeId dir_ino, std::string_view name) {
+  Node* dir = Find(dir_ino);
   if (!dir) return Error::kNotFound;
   if (dir->attr.kind != NodeKind::kDirectory) return Error::kNotDirectory;
   if (name.size() > kMaxName) return Error::kNameTooLong;
   if (name == ".") return dir;
-  if (name == "..") return find(dir->parent);
+  if (name == "..") return Find(dir->parent);
   auto it = dir->children.find(name);
   if (it == dir->children.end()) return Error::kNotFound;
-  return find(it->second);
+  return Find(it->second);
 }
 
-Result<Node*> Namespace::add(Ino parent_ino, std::string_view name,
+Result<Node*> Namespace::Lookup(NodeId dir, std::string_view name) {
+  auto node = Child(dir, name);
+  if (node) RememberLookup(node.value());
+  return node;
+}
+
+void Namespace::Forget(NodeId ino, uint64_t count) {
+  Node* node = Find(ino);
+  if (!node) return;
+  node->lookups = count >= node->lookups ? 0 : node->lookups - count;
+  ReleaseIfUnused(node);
+}
+
+Result<Node*> Namespace::Add(NodeId parent_ino, std::string_view name,
                              NodeKind kind, uint32_t perm, uint32_t uid,
                              uint32_t gid) {
-  Node* parent = find(parent_ino);
+  Node* parent = Find(parent_ino);
   if (!parent) return Error::kNotFound;
   if (parent->attr.kind != NodeKind::kDirectory) return Error::kNotDirectory;
   if (name.size() > kMaxName) return Error::kNameTooLong;
@@ -58,13 +74,13 @@ Result<Node*> Namespace::add(Ino parent_ino, std::string_view name,
   if (parent->children.count(name)) return Error::kExists;
   auto node = std::make_unique<Node>();
   Node* raw = node.get();
-  raw->attr.ino = ++next_ino_;
+  raw->attr.ino = NodeId(++last_ino_);
   raw->attr.kind = kind;
   raw->attr.perm = perm & 07777;
   raw->attr.uid = uid;
   raw->attr.gid = gid;
   raw->attr.nlink = kind == NodeKind::kDirectory ? 2 : 1;
-  raw->attr.atime = raw->attr.mtime = raw->attr.ctime = now_timestamp();
+  raw->attr.atime = raw->attr.mtime = raw->attr.ctime = Now();
   raw->parent = parent_ino;
   raw->name = std::string(name);
   parent->children.emplace(raw->name, raw->attr.ino);
@@ -74,31 +90,32 @@ Result<Node*> Namespace::add(Ino parent_ino, std::string_view name,
   return raw;
 }
 
-void Namespace::detach(Node* node) {
+void Namespace::Detach(Node* node) {
   if (!node->linked) return;
-  Node* parent = find(node->parent);
+  Node* parent = Find(node->parent);
   if (parent) {
     parent->children.erase(node->name);
     if (node->attr.kind == NodeKind::kDirectory) --parent->attr.nlink;
-    parent->attr.mtime = parent->attr.ctime = now_timestamp();
+    parent->attr.mtime = parent->attr.ctime = Now();
   }
   node->linked = false;
   node->attr.nlink = 0;
-  release_if_unused(node);
+  ReleaseIfUnused(node);
 }
 
-void Namespace::drop(Node* node) {
-  node->held = false;
+void Namespace::Drop(Node* node) {
+  node->port = PortId();
+  node->conn = ConnId();
   if (node->linked) {
-    detach(node);  // frees it too, if unused
+    Detach(node);  // frees it too, if unused
   } else {
-    release_if_unused(node);
+    ReleaseIfUnused(node);
   }
 }
 
-void Namespace::move(Node* node, Ino new_parent_ino, std::string_view name) {
-  Node* old_parent = find(node->parent);
-  Node* new_parent = find(new_parent_ino);
+void Namespace::Move(Node* node, NodeId new_parent_ino, std::string_view name) {
+  Node* old_parent = Find(node->parent);
+  Node* new_parent = Find(new_parent_ino);
   bool dir = node->attr.kind == NodeKind::kDirectory;
   old_parent->children.erase(node->name);
   if (dir) --old_parent->attr.nlink;
@@ -106,53 +123,145 @@ void Namespace::move(Node* node, Ino new_parent_ino, std::string_view name) {
   node->parent = new_parent_ino;
   new_parent->children.emplace(node->name, node->attr.ino);
   if (dir) ++new_parent->attr.nlink;
-  Timestamp now = now_timestamp();
+  Timestamp now = Now();
   old_parent->attr.mtime = old_parent->attr.ctime = now;
   new_parent->attr.mtime = new_parent->attr.ctime = now;
   node->attr.ctime = now;
 }
 
-void Namespace::forget(Ino ino, uint64_t count) {
-  Node* node = find(ino);
-  if (!node) return;
-  node->lookups = count >= node->lookups ? 0 : node->lookups - count;
-  release_if_unused(node);
-}
-
-void Namespace::release_if_unused(Node* node) {
-  if (node->linked || node->held || node->lookups > 0) return;
-  if (node->attr.ino == kRootIno) return;
+void Namespace::ReleaseIfUnused(Node* node) {
+  if (node->linked || node->held() || node->lookups > 0) return;
   nodes_.erase(node->attr.ino);
 }
 
-std::vector<DirEntry> Namespace::list(const Node& dir) {
+Result<Node*> Namespace::MakeFolder(NodeId parent, std::string_view name,
+                                    uint32_t perm, uint32_t uid, uint32_t gid) {
+  if (parent == conn_dir_) return Error::kNotPermitted;
+  Node* dir = Find(parent);
+  if (!dir) return Error::kNotFound;
+  perm &= 07777;
+  if (dir->attr.perm & S_ISGID) {  // BSD group semantics, as ext4 does
+    gid = dir->attr.gid;
+    perm |= S_ISGID;
+  }
+  return Add(parent, name, NodeKind::kDirectory, perm, uid, gid);
+}
+
+Status Namespace::RemoveFolder(NodeId parent, std::string_view name) {
+  auto node = Child(parent, name);
+  if (!node) return node.error();
+  Node* n = node.value();
+  if (n->attr.kind != NodeKind::kDirectory) return Error::kNotDirectory;
+  if (n->reserved) return Error::kBusy;
+  if (!n->children.empty()) return Error::kNotEmpty;
+  Detach(n);
+  return Ok{};
+}
+
+Status Namespace::Unlink(NodeId parent, std::string_view name) {
+  auto node = Child(parent, name);
+  if (!node) return node.error();
+  Node* n = node.value();
+  switch (n->attr.kind) {
+    case NodeKind::kDirectory:
+      return Error::kIsDirectory;
+    case NodeKind::kPort:
+      Detach(n);
+      return Ok{};
+    case NodeKind::kConnectionFile:
+    case NodeKind::kStatsFile:
+      return Error::kNotPermitted;
+  }
+  return Error::kNotPermitted;
+}
+
+Status Namespace::Rename(NodeId parent, std::string_view name,
+                         NodeId new_parent, std::string_view new_name,
+                         unsigned flags) {
+  if (flags & ~unsigned{RENAME_NOREPLACE}) return Error::kInvalid;
+  auto src = Child(parent, name);
+  if (!src) return src.error();
+  Node* n = src.value();
+  bool reserved = n->reserved || n->attr.kind == NodeKind::kConnectionFile;
+  if (reserved || parent == conn_dir_ || new_parent == conn_dir_) {
+    return Error::kNotPermitted;
+  }
+  Node* dst_dir = Find(new_parent);
+  if (!dst_dir) return Error::kNotFound;
+  if (dst_dir->attr.kind != NodeKind::kDirectory) return Error::kNotDirectory;
+  if (new_name.size() > kMaxName) return Error::kNameTooLong;
+  auto existing = Child(new_parent, new_name);
+  if (existing) {
+    if (existing.value() == n) return Ok{};
+    // Ports are never replaced by a rename: the server owning the target
+    // would silently lose its name.
+    return Error::kExists;
+  }
+  if (n->attr.kind == NodeKind::kDirectory &&
+      IsWithin(new_parent, n->attr.ino)) {
+    return Error::kInvalid;
+  }
+  Move(n, new_parent, new_name);
+  return Ok{};
+}
+
+Result<Attr> Namespace::SetAttr(NodeId ino, const SetAttrRequest& req) {
+  Node* node = Find(ino);
+  if (!node) return Error::kNotFound;
+  if (req.set_size) {
+    switch (node->attr.kind) {
+      case NodeKind::kDirectory:
+        return Error::kIsDirectory;
+      case NodeKind::kStatsFile:
+        return Error::kNotPermitted;
+      case NodeKind::kPort:
+      case NodeKind::kConnectionFile:
+        // A port holds no bytes: truncating to 0 (bash's `>`) is a no-op,
+        // anything else cannot be honoured.
+        if (req.size != 0) return Error::kInvalid;
+        break;
+    }
+  }
+  if (req.set_perm) node->attr.perm = req.perm & 07777;
+  if (req.set_uid) node->attr.uid = req.uid;
+  if (req.set_gid) node->attr.gid = req.gid;
+  if (req.set_atime) node->attr.atime = req.atime;
+  if (req.set_mtime) node->attr.mtime = req.mtime;
+  node->attr.ctime = Now();
+  return node->attr;
+}
+
+Result<std::vector<DirEntry>> Namespace::List(NodeId dir_ino) {
+  Node* dir = Find(dir_ino);
+  if (!dir) return Error::kNotFound;
+  if (dir->attr.kind != NodeKind::kDirectory) return Error::kNotDirectory;
   std::vector<DirEntry> out;
-  out.reserve(dir.children.size());
-  for (const auto& [name, ino] : dir.children) {
-    Node* n = find(ino);
+  out.reserve(dir->children.size());
+  for (const auto& [name, ino] : dir->children) {
+    Node* n = Find(ino);
     if (n) out.push_back({name, ino, n->attr.kind});
   }
   return out;
 }
 
-std::string Namespace::path_of(const Node& node) {
+std::string Namespace::PathOf(const Node& node) {
   if (!node.linked) return "(unlinked)";
   if (node.attr.ino == kRootIno) return "/";
   std::string path;
   const Node* n = &node;
   while (n && n->attr.ino != kRootIno) {
     path = "/" + n->name + path;
-    n = find(n->parent);
+    n = Find(n->parent);
   }
   return path;
 }
 
-bool Namespace::is_within(Ino node_ino, Ino ancestor) {
-  Ino cur = node_ino;
+bool Namespace::IsWithin(NodeId node_ino, NodeId ancestor) {
+  NodeId cur = node_ino;
   for (;;) {
     if (cur == ancestor) return true;
     if (cur == kRootIno) return false;
-    Node* n = find(cur);
+    Node* n = Find(cur);
     if (!n) return false;
     cur = n->parent;
   }

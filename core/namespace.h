@@ -1,6 +1,7 @@
 // The name tree of an lpcfs mount: folders, port names, the reserved .conn
-// folder and .stats file. Plain data, no locking: the Broker owns one and
-// guards it with its lock.
+// folder and .stats file, and the name operations on them (lpc.7 "FILES",
+// "PORTS"). Plain data, no locking: the Broker owns one and guards it with
+// its lock.
 #pragma once
 
 #include <cstdint>
@@ -12,10 +13,9 @@
 #include <vector>
 
 #include "errors.h"
+#include "ids.h"
 
 namespace lpc {
-
-using Ino = uint64_t;
 
 enum class NodeKind : uint8_t {
   kDirectory,
@@ -28,11 +28,11 @@ struct Timestamp {
   int64_t sec = 0;
   int64_t nsec = 0;
 };
-Timestamp now_timestamp();
+Timestamp Now();
 
 // What stat() shows of a node.
 struct Attr {
-  Ino ino = 0;
+  NodeId ino;
   NodeKind kind = NodeKind::kDirectory;
   uint32_t perm = 0;  // permission bits with set-id and sticky (07777)
   uint32_t uid = 0;
@@ -43,68 +43,90 @@ struct Attr {
 
 struct Node {
   Attr attr;
-  Ino parent = 0;
+  NodeId parent;
   std::string name;
-  std::map<std::string, Ino, std::less<>> children;  // folders only
-  uint64_t lookups = 0;  // the kernel's references (lookup minus forget)
-  bool linked = true;    // still has its name
-  bool held = false;     // a live port or connection still uses it
-  uint64_t object = 0;   // port id or connection id
+  std::map<std::string, NodeId, std::less<>> children;  // folders only
+  uint64_t lookups = 0;   // the kernel's references (lookup minus forget)
+  bool linked = true;     // still has its name
+  bool reserved = false;  // the root, .conn and .stats
+  // The live port or connection the node is the file of, if any; it keeps
+  // the node while it lives.
+  PortId port;
+  ConnId conn;
+  bool held() const { return reserved || port || conn; }
 };
 
 struct DirEntry {
   std::string name;
-  Ino ino;
+  NodeId ino;
   NodeKind kind;
+};
+
+// A chmod, chown, utimensat or truncate of a node.
+struct SetAttrRequest {
+  bool set_perm = false, set_uid = false, set_gid = false, set_size = false;
+  bool set_atime = false, set_mtime = false;
+  uint32_t perm = 0, uid = 0, gid = 0;
+  uint64_t size = 0;
+  Timestamp atime, mtime;
 };
 
 class Namespace {
  public:
-  static constexpr Ino kRootIno = 1;
+  static constexpr NodeId kRootIno{1};
   static constexpr size_t kMaxName = 255;
 
   Namespace();
 
-  Node* find(Ino ino);
-  Node* root() { return find(kRootIno); }
-  Node* conn_dir() { return find(conn_dir_ino_); }
-  Ino conn_dir_ino() const { return conn_dir_ino_; }
-  Ino stats_ino() const { return stats_ino_; }
+  Node* Find(NodeId ino);
+  Node* root() { return Find(kRootIno); }
+  NodeId conn_dir() const { return conn_dir_; }
+  NodeId stats_file() const { return stats_file_; }
 
   // The node named `name` in folder `dir`, or an error.
-  Result<Node*> child(Ino dir, std::string_view name);
+  Result<Node*> Child(NodeId dir, std::string_view name);
+  // Child(), counted as a kernel reference (FUSE lookup).
+  Result<Node*> Lookup(NodeId dir, std::string_view name);
+  void RememberLookup(Node* node) { ++node->lookups; }
+  void Forget(NodeId ino, uint64_t count);
 
   // Adds a node; EEXIST if the name is taken, ENOTDIR if `parent` is not
   // a folder, ENAMETOOLONG for names over kMaxName.
-  Result<Node*> add(Ino parent, std::string_view name, NodeKind kind,
+  Result<Node*> Add(NodeId parent, std::string_view name, NodeKind kind,
                     uint32_t perm, uint32_t uid, uint32_t gid);
-
-  // Removes the node's name. The node itself lives on while the kernel
-  // references it or it is held; release() frees it when neither is true.
-  void detach(Node* node);
   // The port or connection that held the node has gone: its name goes
   // too, and the node is freed once the kernel no longer refers to it.
-  void drop(Node* node);
-  // Moves a node to a new name; the caller has checked the target is free.
-  void move(Node* node, Ino new_parent, std::string_view new_name);
+  void Drop(Node* node);
 
-  void remember_lookup(Node* node) { ++node->lookups; }
-  void forget(Ino ino, uint64_t count);
-  // Frees the node if nothing refers to it any more.
-  void release_if_unused(Node* node);
+  // --- The name operations of lpc.7 "FILES" and "PORTS".
+  Result<Node*> MakeFolder(NodeId parent, std::string_view name, uint32_t perm,
+                           uint32_t uid, uint32_t gid);
+  Status RemoveFolder(NodeId parent, std::string_view name);
+  // Removes a port's name; the port keeps working through its handles.
+  Status Unlink(NodeId parent, std::string_view name);
+  // flags: 0 or RENAME_NOREPLACE; anything else is EINVAL.
+  Status Rename(NodeId parent, std::string_view name, NodeId new_parent,
+                std::string_view new_name, unsigned flags);
+  Result<Attr> SetAttr(NodeId ino, const SetAttrRequest& request);
+  Result<std::vector<DirEntry>> List(NodeId dir);
 
-  std::vector<DirEntry> list(const Node& dir);
   // Path from the mount root ("/a/b"), or "(unlinked)".
-  std::string path_of(const Node& node);
+  std::string PathOf(const Node& node);
   // True if `ancestor` is `node` or one of its parents.
-  bool is_within(Ino node, Ino ancestor);
+  bool IsWithin(NodeId node, NodeId ancestor);
   size_t size() const { return nodes_.size(); }
 
  private:
-  Ino next_ino_ = kRootIno;
-  Ino conn_dir_ino_ = 0;
-  Ino stats_ino_ = 0;
-  std::unordered_map<Ino, std::unique_ptr<Node>> nodes_;
+  // Removes the node's name. The node itself lives on while the kernel
+  // references it or it is held; ReleaseIfUnused() frees it when neither.
+  void Detach(Node* node);
+  void Move(Node* node, NodeId new_parent, std::string_view new_name);
+  void ReleaseIfUnused(Node* node);
+
+  uint64_t last_ino_ = kRootIno.value();
+  NodeId conn_dir_;
+  NodeId stats_file_;
+  std::unordered_map<NodeId, std::unique_ptr<Node>> nodes_;
 };
 
 }  // namespace lpc

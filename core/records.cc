@@ -5,8 +5,8 @@
 
 namespace lpc {
 
-Result<ServerCommand> decode_server_command(std::span<const std::byte> data,
-                                            size_t max_message) {
+Result<ServerCommand> DecodeServerCommand(std::span<const std::byte> data,
+                                          size_t max_message) {
   lpc_record h;
   if (data.size() < sizeof h) return Error::kInvalid;
   std::memcpy(&h, data.data(), sizeof h);
@@ -56,8 +56,8 @@ Result<ServerCommand> decode_server_command(std::span<const std::byte> data,
 
 namespace {
 
-Bytes header_and_payload(const lpc_record& h,
-                         std::span<const std::byte> payload) {
+Bytes HeaderAndPayload(const lpc_record& h,
+                       std::span<const std::byte> payload) {
   Bytes out(sizeof h + payload.size());
   std::memcpy(out.data(), &h, sizeof h);
   if (!payload.empty()) {
@@ -68,9 +68,9 @@ Bytes header_and_payload(const lpc_record& h,
 
 }  // namespace
 
-Bytes encode_record(uint32_t type, uint64_t conn_id, uint64_t msg_id,
-                    const Sender& sender, uint32_t flags,
-                    std::span<const std::byte> payload) {
+Bytes EncodeRecord(uint32_t type, uint64_t conn_id, uint64_t msg_id,
+                   const Sender& sender, uint32_t flags,
+                   std::span<const std::byte> payload) {
   lpc_record h{};
   h.type = type;
   h.length = static_cast<uint32_t>(payload.size());
@@ -80,10 +80,10 @@ Bytes encode_record(uint32_t type, uint64_t conn_id, uint64_t msg_id,
   h.uid = sender.uid;
   h.gid = sender.gid;
   h.flags = flags;
-  return header_and_payload(h, payload);
+  return HeaderAndPayload(h, payload);
 }
 
-Bytes encode_connect_info(const Caller& caller) {
+Bytes EncodeConnectInfo(const Caller& caller) {
   lpc_connect_info info{};
   info.cap_effective = caller.cap_effective;
   info.cap_permitted = caller.cap_permitted;
@@ -98,9 +98,9 @@ Bytes encode_connect_info(const Caller& caller) {
   return out;
 }
 
-Bytes encode_command(uint32_t type, uint64_t conn_id, uint64_t msg_id,
-                     uint32_t flags, int32_t status,
-                     std::span<const std::byte> payload) {
+Bytes EncodeCommand(uint32_t type, uint64_t conn_id, uint64_t msg_id,
+                    uint32_t flags, int32_t status,
+                    std::span<const std::byte> payload) {
   lpc_record h{};
   h.type = type;
   h.length = static_cast<uint32_t>(payload.size());
@@ -108,7 +108,7 @@ Bytes encode_command(uint32_t type, uint64_t conn_id, uint64_t msg_id,
   h.msg_id = msg_id;
   h.flags = flags;
   h.status = status;
-  return header_and_payload(h, payload);
+  return HeaderAndPayload(h, payload);
 }
 
 }  // namespace lpc

@@ -29,20 +29,20 @@ struct ServerCommand {
 // Checks the layout rules of lpc.7: one whole record, a known type, unused
 // fields zero, payload sizes within limits. Errors: kInvalid for malformed
 // records, kMessageTooLong for a payload over max_message.
-Result<ServerCommand> decode_server_command(std::span<const std::byte> data,
-                                            size_t max_message);
+Result<ServerCommand> DecodeServerCommand(std::span<const std::byte> data,
+                                          size_t max_message);
 
 // Builds the bytes of a record the server reads.
-Bytes encode_record(uint32_t type, uint64_t conn_id, uint64_t msg_id,
-                    const Sender& sender, uint32_t flags,
-                    std::span<const std::byte> payload);
+Bytes EncodeRecord(uint32_t type, uint64_t conn_id, uint64_t msg_id,
+                   const Sender& sender, uint32_t flags,
+                   std::span<const std::byte> payload);
 
 // The payload of an LPC_REC_CONNECT record.
-Bytes encode_connect_info(const Caller& caller);
+Bytes EncodeConnectInfo(const Caller& caller);
 
 // Builds a server command's bytes; for tests and clients written in C++.
-Bytes encode_command(uint32_t type, uint64_t conn_id, uint64_t msg_id,
-                     uint32_t flags, int32_t status,
-                     std::span<const std::byte> payload = {});
+Bytes EncodeCommand(uint32_t type, uint64_t conn_id, uint64_t msg_id,
+                    uint32_t flags, int32_t status,
+                    std::span<const std::byte> payload = {});
 
 }  // namespace lpc

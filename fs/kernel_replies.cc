@@ -7,7 +7,7 @@
 namespace lpc {
 namespace {
 
-uint32_t open_flags(OpenStyle style) {
+uint32_t OpenFlags(OpenStyle style) {
   if (style == OpenStyle::kSnapshot) return FOPEN_DIRECT_IO;
   // FOPEN_NOFLUSH: nothing is cached, so close() need not ask us anything.
   return FOPEN_DIRECT_IO | FOPEN_STREAM | FOPEN_NONSEEKABLE |
@@ -15,7 +15,7 @@ uint32_t open_flags(OpenStyle style) {
 }
 
 // The same conversion libfuse makes for its own entry replies.
-void to_kernel_attr(const struct stat& st, fuse_attr* a) {
+void ToKernelAttr(const struct stat& st, fuse_attr* a) {
   a->ino = st.st_ino;
   a->mode = st.st_mode;
   a->nlink = static_cast<uint32_t>(st.st_nlink);
@@ -33,26 +33,24 @@ void to_kernel_attr(const struct stat& st, fuse_attr* a) {
   a->ctimensec = static_cast<uint32_t>(st.st_ctim.tv_nsec);
 }
 
-uint64_t whole_seconds(double t) {
-  return t > 0 ? static_cast<uint64_t>(t) : 0;
-}
-uint32_t nanoseconds(double t) {
+uint64_t WholeSeconds(double t) { return t > 0 ? static_cast<uint64_t>(t) : 0; }
+uint32_t Nanoseconds(double t) {
   if (t <= 0) return 0;
-  return static_cast<uint32_t>((t - static_cast<double>(whole_seconds(t))) *
+  return static_cast<uint32_t>((t - static_cast<double>(WholeSeconds(t))) *
                                1e9);
 }
 
 }  // namespace
 
-int reply_open_raw(fuse_req_t req, uint64_t fh, OpenStyle style) {
+int ReplyOpenRaw(fuse_req_t req, uint64_t fh, OpenStyle style) {
   fuse_open_out out;
   std::memset(&out, 0, sizeof out);
   out.fh = fh;
-  out.open_flags = open_flags(style);
+  out.open_flags = OpenFlags(style);
   return fuse_reply_buf(req, reinterpret_cast<const char*>(&out), sizeof out);
 }
 
-int reply_create_raw(fuse_req_t req, const fuse_entry_param& e, uint64_t fh) {
+int ReplyCreateRaw(fuse_req_t req, const fuse_entry_param& e, uint64_t fh) {
   struct {
     fuse_entry_out entry;
     fuse_open_out open;
@@ -61,13 +59,13 @@ int reply_create_raw(fuse_req_t req, const fuse_entry_param& e, uint64_t fh) {
   std::memset(&out, 0, sizeof out);
   out.entry.nodeid = e.ino;
   out.entry.generation = e.generation;
-  out.entry.entry_valid = whole_seconds(e.entry_timeout);
-  out.entry.entry_valid_nsec = nanoseconds(e.entry_timeout);
-  out.entry.attr_valid = whole_seconds(e.attr_timeout);
-  out.entry.attr_valid_nsec = nanoseconds(e.attr_timeout);
-  to_kernel_attr(e.attr, &out.entry.attr);
+  out.entry.entry_valid = WholeSeconds(e.entry_timeout);
+  out.entry.entry_valid_nsec = Nanoseconds(e.entry_timeout);
+  out.entry.attr_valid = WholeSeconds(e.attr_timeout);
+  out.entry.attr_valid_nsec = Nanoseconds(e.attr_timeout);
+  ToKernelAttr(e.attr, &out.entry.attr);
   out.open.fh = fh;
-  out.open.open_flags = open_flags(OpenStyle::kMessageStream);
+  out.open.open_flags = OpenFlags(OpenStyle::kMessageStream);
   return fuse_reply_buf(req, reinterpret_cast<const char*>(&out), sizeof out);
 }
 

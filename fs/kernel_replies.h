@@ -14,7 +14,6 @@
 // structures but cannot set these bits.
 #pragma once
 
-#define FUSE_USE_VERSION 35
 #include <fuse_lowlevel.h>
 
 #include <cstdint>
@@ -27,10 +26,9 @@ enum class OpenStyle {
 };
 
 // Like fuse_reply_open(); returns what fuse_reply_buf() returns.
-int reply_open_raw(fuse_req_t req, uint64_t fh, OpenStyle style);
+int ReplyOpenRaw(fuse_req_t req, uint64_t fh, OpenStyle style);
 
 // Like fuse_reply_create() for a message stream.
-int reply_create_raw(fuse_req_t req, const fuse_entry_param& entry,
-                     uint64_t fh);
+int ReplyCreateRaw(fuse_req_t req, const fuse_entry_param& entry, uint64_t fh);
 
 }  // namespace lpc

@@ -1,17 +1,13 @@
 // lpcfs: the LPC file system daemon. See man/lpcfs.8.
 #include <unistd.h>
 
-#include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
-#include <thread>
 
-#include "broker.h"
-#include "fuse_adapter.h"
+#include "daemon.h"
+#include "operations.h"
 
 namespace {
 
@@ -34,7 +30,7 @@ const fuse_opt kOptionSpec[] = {
     FUSE_OPT_END,
 };
 
-void usage(const char* prog) {
+void Usage(const char* prog) {
   std::printf(
       "usage: %s [options] MOUNTPOINT\n"
       "\n"
@@ -57,40 +53,6 @@ void usage(const char* prog) {
   fuse_lowlevel_help();
 }
 
-// Fails connection requests whose connect_timeout passed. A coarse tick is
-// enough: the timeout is measured in seconds.
-class ExpiryTimer {
- public:
-  explicit ExpiryTimer(lpc::Broker* broker) : broker_(broker) {
-    thread_ = std::thread([this] { run(); });
-  }
-  ~ExpiryTimer() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
- private:
-  void run() {
-    std::unique_lock lock(mu_);
-    while (!stop_) {
-      cv_.wait_for(lock, std::chrono::milliseconds(200));
-      if (stop_) break;
-      lock.unlock();
-      broker_->expire(std::chrono::steady_clock::now());
-      lock.lock();
-    }
-  }
-  lpc::Broker* broker_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
-};
-
 // Owns what option parsing allocates, so every return path frees it.
 struct ParsedArgs {
   fuse_args args;
@@ -103,30 +65,26 @@ struct ParsedArgs {
 };
 
 // Mounts, serves until unmounted or signalled, and unmounts.
-int serve(fuse_args* args, const char* mountpoint, bool foreground,
+int Serve(fuse_args* args, const char* mountpoint, bool foreground,
           const lpc::Limits& limits) {
-  lpc::FuseReplies replies;
-  lpc::Broker broker(&replies, limits);
-  replies.set_broker(&broker);
-
-  const fuse_lowlevel_ops& ops = lpc::lpcfs_operations();
-  fuse_session* se = fuse_session_new(args, &ops, sizeof ops, &broker);
+  lpc::Daemon daemon(limits);
+  const fuse_lowlevel_ops& ops = lpc::LpcfsOperations();
+  fuse_session* se = fuse_session_new(args, &ops, sizeof ops, &daemon);
   if (!se) return 1;
   int status = 1;
   if (fuse_set_signal_handlers(se) == 0) {
     if (fuse_session_mount(se, mountpoint) == 0) {
       fuse_daemonize(foreground);
-      {
-        ExpiryTimer timer(&broker);
-        // One thread: no handler ever blocks, every wait is a deferred
-        // reply, and this loop is the fastest (fuse-facts "Blocking
-        // operations"). The loop returns the number of a stopping signal
-        // (SIGTERM, SIGINT, SIGHUP): being asked to stop is success.
-        status = fuse_session_loop(se) < 0 ? 1 : 0;
-      }
+      daemon.StartExpiryTimer();
+      // One thread: no handler ever blocks, every wait is a deferred
+      // reply, and this loop is the fastest (fs/README.md "Threads").
+      // The loop returns the number of a stopping signal (SIGTERM, SIGINT,
+      // SIGHUP): being asked to stop is success.
+      status = fuse_session_loop(se) < 0 ? 1 : 0;
+      daemon.StopExpiryTimer();
       // Answer what still waits while the channel is open, so no caller
       // is left to the kernel and no request leaks.
-      broker.abort_waiters();
+      daemon.broker().AbortWaiters();
       fuse_session_unmount(se);
     }
     fuse_remove_signal_handlers(se);
@@ -145,7 +103,7 @@ int main(int argc, char* argv[]) {
   if (fuse_opt_parse(&args, &opts, kOptionSpec, nullptr) == -1) return 2;
   if (fuse_parse_cmdline(&args, &cmd) != 0) return 2;
   if (cmd.show_help) {
-    usage(argv[0]);
+    Usage(argv[0]);
     return 0;
   }
   if (cmd.show_version) {
@@ -185,5 +143,5 @@ int main(int argc, char* argv[]) {
   fuse_opt_add_arg(&args, "-ofsname=lpcfs,subtype=lpcfs");
   if (geteuid() == 0) fuse_opt_add_arg(&args, "-oallow_other");
 
-  return serve(&args, cmd.mountpoint, cmd.foreground, limits);
+  return Serve(&args, cmd.mountpoint, cmd.foreground, limits);
 }

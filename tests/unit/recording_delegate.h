@@ -1,10 +1,20 @@
-// A BrokerDelegate that records every answer, for tests without a mount.
+// A BrokerDelegate that plays the adapter for tests without a mount: it
+// hands out tokens, records every answer, and checks what libfuse would
+// not: that each request is answered once, with a reply of its own kind
+// (fuse_lowlevel.h lists the valid replies of every operation).
+//
+// With token reuse on, a freed token is handed out again at once, the most
+// recently freed first, as malloc hands out the address of a freed
+// fuse_req_t to the next request. A broker that kept a stale token would
+// then answer the new request: the kind check, or the test's own check of
+// what the reply says, catches it.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -27,38 +37,108 @@ struct Written {
 };
 using Reply = std::variant<Opened, Data, Written, Error>;
 
+// One request as the test sees it: the token may be reused later, the
+// request id never.
+struct Req {
+  Token token;
+  uint64_t id = 0;
+  RequestKind kind = RequestKind::kRead;
+};
+
 class RecordingDelegate : public BrokerDelegate {
  public:
-  bool interrupted(Token token) override { return interrupted_.count(token); }
-  void reply_open(Token t, OpenedHandle h) override { add(t, Opened{h}); }
-  void reply_data(Token t, std::span<const std::byte> d) override {
-    add(t, Data{Bytes(d.begin(), d.end())});
-  }
-  void reply_written(Token t, size_t n) override { add(t, Written{n}); }
-  void reply_error(Token t, Error e) override { add(t, e); }
-  void notify_poll(PollToken p) override { notified.push_back(p); }
-  void drop_poll(PollToken p) override { dropped.push_back(p); }
+  explicit RecordingDelegate(bool reuse_tokens = false)
+      : reuse_tokens_(reuse_tokens) {}
 
-  // The reply to `token`, if it has been answered.
-  std::optional<Reply> reply(Token token) const {
-    auto it = replies_.find(token);
+  // A new request of `kind`, waiting for its answer.
+  Req Issue(RequestKind kind) {
+    Token token;
+    if (reuse_tokens_ && !free_.empty()) {
+      token = free_.back();
+      free_.pop_back();
+    } else {
+      token = Token(++last_token_);
+    }
+    Req r{token, ++last_id_, kind};
+    live_[token] = Live{r, false};
+    return r;
+  }
+
+  // What the adapter does after Broker::Cancel() returned true: it answers
+  // EINTR itself.
+  void AnswerInterrupted(const Req& r) { Record(r.token, Error::kInterrupted); }
+  void MarkInterrupted(const Req& r) {
+    auto it = live_.find(r.token);
+    if (it != live_.end() && it->second.req.id == r.id) {
+      it->second.interrupted = true;
+    }
+  }
+
+  std::optional<Reply> reply(const Req& r) const {
+    auto it = replies_.find(r.id);
     if (it == replies_.end()) return std::nullopt;
     return it->second;
   }
-  bool answered(Token token) const { return replies_.count(token); }
-  void mark_interrupted(Token token) { interrupted_.insert(token); }
+  bool answered(const Req& r) const { return replies_.count(r.id) != 0; }
+  size_t waiting() const { return live_.size(); }
+
+  // BrokerDelegate.
+  bool Interrupted(Token t) override {
+    auto it = live_.find(t);
+    return it != live_.end() && it->second.interrupted;
+  }
+  bool ReplyOpen(Token t, OpenedHandle h) override {
+    Check(t, RequestKind::kOpen);
+    return Record(t, Opened{h});
+  }
+  void ReplyData(Token t, std::span<const std::byte> d) override {
+    Check(t, RequestKind::kRead);
+    Record(t, Data{Bytes(d.begin(), d.end())});
+  }
+  void ReplyWritten(Token t, size_t n) override {
+    Check(t, RequestKind::kWrite);
+    Record(t, Written{n});
+  }
+  void ReplyError(Token t, Error e) override {
+    if (e == Error::kAborted) ++aborted;
+    Record(t, e);
+  }
+  void NotifyPoll(PollToken p) override { notified.push_back(p); }
+  void DropPoll(PollToken p) override { dropped.push_back(p); }
 
   std::vector<PollToken> notified;
   std::vector<PollToken> dropped;
-  int double_replies = 0;
+  int stray_replies = 0;       // for a token no request was waiting on
+  int wrong_kind_replies = 0;  // data for an open, a count for a read...
+  int aborted = 0;             // ECONNABORTED answers
 
  private:
-  void add(Token t, Reply r) {
-    if (replies_.count(t)) ++double_replies;
-    replies_[t] = std::move(r);
+  struct Live {
+    Req req;
+    bool interrupted;
+  };
+  void Check(Token t, RequestKind kind) {
+    auto it = live_.find(t);
+    if (it != live_.end() && it->second.req.kind != kind) ++wrong_kind_replies;
   }
-  std::map<Token, Reply> replies_;
-  std::set<Token> interrupted_;
+  bool Record(Token t, Reply reply) {
+    auto it = live_.find(t);
+    if (it == live_.end()) {
+      ++stray_replies;
+      return false;  // the kernel would refuse it: nobody asked
+    }
+    replies_[it->second.req.id] = std::move(reply);
+    live_.erase(it);
+    free_.push_back(t);
+    return true;
+  }
+
+  bool reuse_tokens_;
+  uint64_t last_token_ = 1000;
+  uint64_t last_id_ = 0;
+  std::unordered_map<Token, Live> live_;
+  std::vector<Token> free_;
+  std::map<uint64_t, Reply> replies_;
 };
 
 }  // namespace lpc::testing

@@ -18,22 +18,22 @@ Bytes payload(const char* s) {
 }
 
 TEST(DecodeServerCommand, AcceptsWellFormedRecords) {
-  auto accept = encode_command(LPC_REC_ACCEPT, 7, 0, 0, 0);
-  auto cmd = decode_server_command(span_of(accept), 256);
+  auto accept = EncodeCommand(LPC_REC_ACCEPT, 7, 0, 0, 0);
+  auto cmd = DecodeServerCommand(span_of(accept), 256);
   ASSERT_TRUE(cmd);
   EXPECT_EQ(cmd->type, uint32_t{LPC_REC_ACCEPT});
   EXPECT_EQ(cmd->conn_id, 7u);
 
   Bytes p = payload("hi");
-  auto reply = encode_command(LPC_REC_REPLY, 7, 3, 0, 0, span_of(p));
-  cmd = decode_server_command(span_of(reply), 256);
+  auto reply = EncodeCommand(LPC_REC_REPLY, 7, 3, 0, 0, span_of(p));
+  cmd = DecodeServerCommand(span_of(reply), 256);
   ASSERT_TRUE(cmd);
   EXPECT_EQ(cmd->msg_id, 3u);
   EXPECT_EQ(cmd->payload.size(), 2u);
 
   auto opts =
-      encode_command(LPC_REC_PORT_OPTIONS, 0, 0, LPC_PORT_AUTO_ACCEPT, 0);
-  EXPECT_TRUE(decode_server_command(span_of(opts), 256));
+      EncodeCommand(LPC_REC_PORT_OPTIONS, 0, 0, LPC_PORT_AUTO_ACCEPT, 0);
+  EXPECT_TRUE(DecodeServerCommand(span_of(opts), 256));
 }
 
 struct BadCase {
@@ -47,46 +47,45 @@ TEST(DecodeServerCommand, RejectsMalformedRecords) {
   Bytes big(257);
   std::vector<BadCase> cases = {
       {"short", Bytes(10), Error::kInvalid},
-      {"unknown type", encode_command(99, 1, 0, 0, 0), Error::kInvalid},
-      {"read-only type", encode_command(LPC_REC_MESSAGE, 1, 0, 0, 0),
+      {"unknown type", EncodeCommand(99, 1, 0, 0, 0), Error::kInvalid},
+      {"read-only type", EncodeCommand(LPC_REC_MESSAGE, 1, 0, 0, 0),
        Error::kInvalid},
-      {"no conn id", encode_command(LPC_REC_ACCEPT, 0, 0, 0, 0),
+      {"no conn id", EncodeCommand(LPC_REC_ACCEPT, 0, 0, 0, 0),
        Error::kInvalid},
-      {"flags on accept", encode_command(LPC_REC_ACCEPT, 1, 0, 1, 0),
+      {"flags on accept", EncodeCommand(LPC_REC_ACCEPT, 1, 0, 1, 0),
        Error::kInvalid},
       {"payload on accept",
-       encode_command(LPC_REC_ACCEPT, 1, 0, 0, 0, span_of(p)), Error::kInvalid},
-      {"empty send", encode_command(LPC_REC_SEND, 1, 0, 0, 0), Error::kInvalid},
-      {"reply without id",
-       encode_command(LPC_REC_REPLY, 1, 0, 0, 0, span_of(p)), Error::kInvalid},
-      {"oversized send", encode_command(LPC_REC_SEND, 1, 0, 0, 0, span_of(big)),
+       EncodeCommand(LPC_REC_ACCEPT, 1, 0, 0, 0, span_of(p)), Error::kInvalid},
+      {"empty send", EncodeCommand(LPC_REC_SEND, 1, 0, 0, 0), Error::kInvalid},
+      {"reply without id", EncodeCommand(LPC_REC_REPLY, 1, 0, 0, 0, span_of(p)),
+       Error::kInvalid},
+      {"oversized send", EncodeCommand(LPC_REC_SEND, 1, 0, 0, 0, span_of(big)),
        Error::kMessageTooLong},
-      {"unknown option", encode_command(LPC_REC_PORT_OPTIONS, 0, 0, 0x80, 0),
+      {"unknown option", EncodeCommand(LPC_REC_PORT_OPTIONS, 0, 0, 0x80, 0),
        Error::kInvalid},
   };
   for (auto& c : cases) {
-    auto r = decode_server_command(span_of(c.bytes), 256);
+    auto r = DecodeServerCommand(span_of(c.bytes), 256);
     ASSERT_FALSE(r) << c.what;
     EXPECT_EQ(r.error(), c.expected) << c.what;
   }
   // Length field that disagrees with the write size.
-  Bytes send = encode_command(LPC_REC_SEND, 1, 0, 0, 0, span_of(p));
+  Bytes send = EncodeCommand(LPC_REC_SEND, 1, 0, 0, 0, span_of(p));
   send.push_back(std::byte{0});
-  EXPECT_EQ(decode_server_command(span_of(send), 256).error(), Error::kInvalid);
+  EXPECT_EQ(DecodeServerCommand(span_of(send), 256).error(), Error::kInvalid);
   // Nonzero reserved and sender fields.
-  Bytes accept = encode_command(LPC_REC_ACCEPT, 1, 0, 0, 0);
+  Bytes accept = EncodeCommand(LPC_REC_ACCEPT, 1, 0, 0, 0);
   lpc_record h;
   std::memcpy(&h, accept.data(), sizeof h);
   h.reserved = 1;
   std::memcpy(accept.data(), &h, sizeof h);
-  EXPECT_EQ(decode_server_command(span_of(accept), 256).error(),
-            Error::kInvalid);
+  EXPECT_EQ(DecodeServerCommand(span_of(accept), 256).error(), Error::kInvalid);
 }
 
 TEST(EncodeRecord, LayoutMatchesHeader) {
   Bytes p = payload("abc");
   Bytes rec =
-      encode_record(LPC_REC_MESSAGE, 5, 9, Sender{11, 12, 13}, 0, span_of(p));
+      EncodeRecord(LPC_REC_MESSAGE, 5, 9, Sender{11, 12, 13}, 0, span_of(p));
   ASSERT_EQ(rec.size(), 48u + 3);
   lpc_record h;
   std::memcpy(&h, rec.data(), sizeof h);
@@ -104,7 +103,7 @@ TEST(EncodeConnectInfo, CarriesGroupsAndCapabilities) {
   Caller c;
   c.groups = {4, 27};
   c.cap_effective = 0x20;
-  Bytes info = encode_connect_info(c);
+  Bytes info = EncodeConnectInfo(c);
   ASSERT_EQ(info.size(), sizeof(lpc_connect_info) + 8);
   lpc_connect_info i;
   std::memcpy(&i, info.data(), sizeof i);

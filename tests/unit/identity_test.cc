@@ -4,13 +4,14 @@
 
 #include <thread>
 
-#include "caller.h"
+#include "identity.h"
+#include "proc_status.h"
 
 namespace lpc {
 namespace {
 
 TEST(ParseProcStatus, ReadsTgidGroupsAndCapabilities) {
-  auto st = parse_proc_status(
+  auto st = ParseProcStatus(
       "Name:\tbash\nTgid:\t4242\nPid:\t4243\nGroups:\t4 24 27 \n"
       "CapPrm:\t000001ffffffffff\nCapEff:\t0000000000000400\n");
   ASSERT_TRUE(st);
@@ -21,21 +22,21 @@ TEST(ParseProcStatus, ReadsTgidGroupsAndCapabilities) {
 }
 
 TEST(ParseProcStatus, EmptyGroupsLine) {
-  auto st = parse_proc_status("Tgid:\t7\nGroups:\t\n");
+  auto st = ParseProcStatus("Tgid:\t7\nGroups:\t\n");
   ASSERT_TRUE(st);
   EXPECT_TRUE(st->groups.empty());
 }
 
 TEST(ParseProcStatus, RejectsTextWithoutTgid) {
-  EXPECT_FALSE(parse_proc_status("Name:\tx\n"));
-  EXPECT_FALSE(parse_proc_status(""));
+  EXPECT_FALSE(ParseProcStatus("Name:\tx\n"));
+  EXPECT_FALSE(ParseProcStatus(""));
 }
 
 TEST(ReadProcStatus, OwnProcessAndMissingThread) {
-  auto st = read_proc_status(static_cast<uint32_t>(getpid()));
+  auto st = ReadProcStatus(static_cast<uint32_t>(getpid()));
   ASSERT_TRUE(st);
   EXPECT_EQ(st->tgid, static_cast<uint32_t>(getpid()));
-  EXPECT_FALSE(read_proc_status(0));
+  EXPECT_FALSE(ReadProcStatus(0));
 }
 
 }  // namespace
@@ -47,17 +48,17 @@ namespace {
 TEST(ProcessIdCache, MapsThreadsToTheirProcess) {
   ProcessIdCache cache;
   uint32_t self = static_cast<uint32_t>(getpid());
-  EXPECT_EQ(cache.pid_of(self), self);
+  EXPECT_EQ(cache.PidOf(self), self);
   uint32_t from_thread = 0;
   uint32_t tid = 0;
   std::thread t([&] {
     tid = static_cast<uint32_t>(gettid());
-    from_thread = cache.pid_of(tid);
+    from_thread = cache.PidOf(tid);
   });
   t.join();
   EXPECT_NE(tid, self);
   EXPECT_EQ(from_thread, self);
-  EXPECT_EQ(cache.pid_of(0), 0u);
+  EXPECT_EQ(cache.PidOf(0), 0u);
 }
 
 TEST(ProcessIdCache, TrustsAnEntryWithinTheRecheckWindow) {
@@ -65,13 +66,13 @@ TEST(ProcessIdCache, TrustsAnEntryWithinTheRecheckWindow) {
   uint32_t tid = 0;
   std::thread t([&] {
     tid = static_cast<uint32_t>(gettid());
-    cache.pid_of(tid);
+    cache.PidOf(tid);
   });
   t.join();
   // Callers are alive by definition (they are in a syscall), and a dead
   // thread's id comes back only after the id space wraps: within the
   // window the cached answer stands without a syscall.
-  EXPECT_EQ(cache.pid_of(tid), static_cast<uint32_t>(getpid()));
+  EXPECT_EQ(cache.PidOf(tid), static_cast<uint32_t>(getpid()));
 }
 
 TEST(ProcessIdCache, ForgetsThreadsThatExited) {
@@ -79,12 +80,12 @@ TEST(ProcessIdCache, ForgetsThreadsThatExited) {
   uint32_t tid = 0;
   std::thread t([&] {
     tid = static_cast<uint32_t>(gettid());
-    cache.pid_of(tid);
+    cache.PidOf(tid);
   });
   t.join();
   // The thread is gone: its entry is stale and must not answer again. The
   // lookup now reads /proc, which no longer knows the thread.
-  EXPECT_EQ(cache.pid_of(tid), 0u);
+  EXPECT_EQ(cache.PidOf(tid), 0u);
 }
 
 TEST(ProcessIdCache, ForkedChildIsItsOwnProcess) {
@@ -97,11 +98,11 @@ TEST(ProcessIdCache, ForkedChildIsItsOwnProcess) {
     (void)!read(fds[0], &c, 1);
     _exit(0);
   }
-  EXPECT_EQ(cache.pid_of(static_cast<uint32_t>(child)),
+  EXPECT_EQ(cache.PidOf(static_cast<uint32_t>(child)),
             static_cast<uint32_t>(child));
   (void)!write(fds[1], "x", 1);
   waitpid(child, nullptr, 0);
-  EXPECT_EQ(cache.pid_of(static_cast<uint32_t>(child)), 0u);
+  EXPECT_EQ(cache.PidOf(static_cast<uint32_t>(child)), 0u);
   close(fds[0]);
   close(fds[1]);
 }

@@ -1,0 +1,46 @@
+// The open files of the mount that the broker knows: what each one is
+// (its kind decides every operation on it) and its poll handle.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "ids.h"
+
+namespace lpc {
+
+enum class HandleKind : uint8_t {
+  kServer,            // the port creator's handle: records
+  kClient,            // a client's communication port: plain messages
+  kServerConnection,  // .conn/ID: the server's end of one connection
+  kStats,             // .stats: a text snapshot
+};
+
+struct Handle {
+  HandleId id;
+  HandleKind kind = HandleKind::kStats;
+  PortId port;           // kServer, kClient, kServerConnection
+  ConnId conn;           // kClient, kServerConnection
+  PollToken poll;        // to notify when readiness changes
+  std::string snapshot;  // kStats: the text taken at open
+};
+
+class HandleTable {
+ public:
+  Handle* Find(HandleId id);
+  Handle& Add(Handle handle);
+  std::optional<Handle> Take(HandleId id);
+  size_t size() const { return handles_.size(); }
+
+  template <class F>
+  void ForEach(F&& f) const {
+    for (const auto& [id, h] : handles_) f(h);
+  }
+
+ private:
+  std::unordered_map<HandleId, Handle> handles_;
+};
+
+}  // namespace lpc

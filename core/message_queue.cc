@@ -1,0 +1,38 @@
+#include "message_queue.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace lpc {
+
+void MessageQueue::Push(Message message) {
+  bytes_ += message.data.size();
+  messages_.push_back(std::move(message));
+}
+
+Message MessageQueue::PopFront() {
+  Message m = std::move(messages_.front());
+  messages_.pop_front();
+  bytes_ -= m.data.size();
+  head_offset_ = 0;
+  return m;
+}
+
+Bytes MessageQueue::TakeBytes(size_t max, bool* finished) {
+  const Bytes& head = messages_.front().data;
+  size_t n = std::min(max, head.size() - head_offset_);
+  auto first = head.begin() + static_cast<ptrdiff_t>(head_offset_);
+  Bytes out(first, first + static_cast<ptrdiff_t>(n));
+  head_offset_ += n;
+  *finished = head_offset_ == head.size();
+  if (*finished) PopFront();
+  return out;
+}
+
+void MessageQueue::Clear() {
+  messages_.clear();
+  bytes_ = 0;
+  head_offset_ = 0;
+}
+
+}  // namespace lpc

@@ -1,0 +1,45 @@
+// A first-in first-out queue of whole messages, one direction of one
+// connection. A reader may take the head message in pieces, but never
+// bytes of two messages at once (lpc.7 "MESSAGES").
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+
+#include "caller.h"
+#include "records.h"
+
+namespace lpc {
+
+struct Message {
+  uint64_t id = 0;  // the client's messages: 1, 2, 3... per connection
+  Sender sender;
+  Bytes data;
+};
+
+class MessageQueue {
+ public:
+  bool empty() const { return messages_.empty(); }
+  size_t count() const { return messages_.size(); }
+  // Payload bytes of the messages not yet read completely.
+  size_t bytes() const { return bytes_; }
+  const Message& front() const { return messages_.front(); }
+  // True once part of the head message has been read.
+  bool head_started() const { return head_offset_ > 0; }
+
+  void Push(Message message);
+  // The whole head message; the head must not be started.
+  Message PopFront();
+  // Up to `max` bytes of the head message. *finished is set when that was
+  // the last of it (the message then leaves the queue).
+  Bytes TakeBytes(size_t max, bool* finished);
+  void Clear();
+
+ private:
+  std::deque<Message> messages_;
+  size_t bytes_ = 0;
+  size_t head_offset_ = 0;  // bytes of the head message already read
+};
+
+}  // namespace lpc

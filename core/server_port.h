@@ -1,0 +1,87 @@
+// A named connection port as its server sees it: the records queued on its
+// server handle, the reads waiting for them, its connection requests and
+// its options (lpc.7 "PORTS", "SERVER HANDLE").
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <set>
+
+#include "ids.h"
+#include "requests.h"
+
+namespace lpc {
+
+class Connection;
+
+// One record on its way to the server handle. Records only name their
+// connection: a MESSAGE record stands for the head message of the
+// connection's client-to-server channel, where the message itself waits,
+// so the channel is the one place that counts the client's messages.
+struct RecordEntry {
+  uint32_t type = 0;  // LPC_REC_CONNECT, LPC_REC_MESSAGE, LPC_REC_DISCONNECT
+  ConnId conn;
+  uint32_t flags = 0;
+};
+
+class RecordQueue {
+ public:
+  bool empty() const { return entries_.empty(); }
+  size_t size() const { return entries_.size(); }
+  const RecordEntry& front() const { return entries_.front(); }
+  void Push(RecordEntry entry) { entries_.push_back(entry); }
+  void PopFront() { entries_.pop_front(); }
+  // The connection was bound, or its unread messages were dropped.
+  void RemoveMessagesOf(ConnId conn);
+  // The connection is gone: nothing of it is left to read.
+  void RemoveAllOf(ConnId conn);
+
+ private:
+  std::deque<RecordEntry> entries_;
+};
+
+class ServerPort {
+ public:
+  ServerPort(PortId id, NodeId node, HandleId server_handle,
+             WaitContext context);
+  ServerPort(const ServerPort&) = delete;
+  ServerPort& operator=(const ServerPort&) = delete;
+
+  PortId id() const { return id_; }
+  // Its node in the namespace, held while the port lives.
+  NodeId node() const { return node_; }
+  HandleId server_handle() const { return server_handle_; }
+
+  bool auto_accept() const { return auto_accept_; }
+  void set_auto_accept(bool on) { auto_accept_ = on; }
+
+  RecordQueue& records() { return records_; }
+  const RecordQueue& records() const { return records_; }
+  WaitQueue<ReadRequest>& readers() { return readers_; }
+
+  // Its connections, in increasing id. Owned by the Broker's table.
+  const std::map<ConnId, Connection*>& connections() const {
+    return connections_;
+  }
+  void AddConnection(Connection* conn);
+  void RemoveConnection(ConnId id);
+
+  // Requests waiting for accept or reject, bounded by the backlog.
+  const std::set<ConnId>& requests() const { return requests_; }
+  void AddRequest(ConnId id) { requests_.insert(id); }
+  void RemoveRequest(ConnId id) { requests_.erase(id); }
+
+ private:
+  PortId id_;
+  NodeId node_;
+  HandleId server_handle_;
+  bool auto_accept_ = false;
+  RecordQueue records_;
+  WaitQueue<ReadRequest> readers_;
+  std::map<ConnId, Connection*> connections_;
+  std::set<ConnId> requests_;
+};
+
+}  // namespace lpc

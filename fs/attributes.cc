@@ -1,0 +1,76 @@
+#include "attributes.h"
+
+#include "lpc.h"
+
+namespace lpc {
+namespace {
+
+// The kernel serialises direct writes that reach past its idea of the file
+// size, even with FOPEN_PARALLEL_DIRECT_WRITES. Message files therefore
+// report a size no single write request can pass (lpc.7 "FILES": st_size).
+uint64_t ReportedSize(NodeKind kind) {
+  switch (kind) {
+    case NodeKind::kPort:
+    case NodeKind::kConnectionFile:
+      return LPC_STREAM_SIZE;
+    case NodeKind::kDirectory:
+    case NodeKind::kStatsFile:
+      return 0;
+  }
+  return 0;
+}
+
+// How long the kernel may trust a name. Ports and .conn files vanish when
+// their server handle or connection ends, which the kernel does not see,
+// so their names are never cached (lpc.7 "FILES"). Folders and .stats
+// change only through calls the kernel makes itself.
+double NameSeconds(NodeKind kind) {
+  switch (kind) {
+    case NodeKind::kDirectory:
+    case NodeKind::kStatsFile:
+      return 1.0;
+    case NodeKind::kPort:
+    case NodeKind::kConnectionFile:
+      return 0.0;
+  }
+  return 0.0;
+}
+
+}  // namespace
+
+mode_t FileType(NodeKind kind) {
+  // Ports are regular files to the VFS: an S_IFSOCK or S_IFIFO inode would
+  // never reach us on open().
+  return kind == NodeKind::kDirectory ? S_IFDIR : S_IFREG;
+}
+
+struct stat ToStat(const Attr& a) {
+  struct stat st {};
+  st.st_ino = a.ino.value();
+  st.st_mode = FileType(a.kind) | a.perm;
+  st.st_nlink = a.nlink;
+  st.st_uid = a.uid;
+  st.st_gid = a.gid;
+  st.st_size = static_cast<off_t>(ReportedSize(a.kind));
+  st.st_blksize = 4096;
+  st.st_atim = {a.atime.sec, a.atime.nsec};
+  st.st_mtim = {a.mtime.sec, a.mtime.nsec};
+  st.st_ctim = {a.ctime.sec, a.ctime.nsec};
+  return st;
+}
+
+fuse_entry_param ToEntry(const Attr& a) {
+  fuse_entry_param e{};
+  e.ino = a.ino.value();
+  e.generation = 1;
+  e.attr = ToStat(a);
+  e.attr_timeout = kAttrSeconds;
+  e.entry_timeout = NameSeconds(a.kind);
+  return e;
+}
+
+Timestamp ToTimestamp(const struct timespec& ts) {
+  return {ts.tv_sec, ts.tv_nsec};
+}
+
+}  // namespace lpc

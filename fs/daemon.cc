@@ -1,0 +1,124 @@
+#include "daemon.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+
+#include "kernel_replies.h"
+
+namespace lpc {
+
+ExpiryTimer::ExpiryTimer(Broker* broker) : broker_(broker) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+ExpiryTimer::~ExpiryTimer() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void ExpiryTimer::Run() {
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    cv_.wait_for(lock, std::chrono::milliseconds(200));
+    if (stop_) break;
+    lock.unlock();
+    try {
+      broker_->Expire(std::chrono::steady_clock::now());
+    } catch (const std::exception& e) {
+      fuse_log(FUSE_LOG_ERR, "lpcfs: connect timeouts: %s\n", e.what());
+    }
+    lock.lock();
+  }
+}
+
+Daemon::Daemon(Limits limits) : broker_(this, limits) {}
+
+Daemon::~Daemon() { StopExpiryTimer(); }
+
+void Daemon::StartExpiryTimer() {
+  if (!expiry_) expiry_ = std::make_unique<ExpiryTimer>(&broker_);
+}
+
+void Daemon::StopExpiryTimer() { expiry_.reset(); }
+
+Token Daemon::Defer(fuse_req_t req) {
+  Token token = requests_.Add(req);
+  // May call OnInterrupt at once if the interrupt came first: it marks
+  // the token, and the broker answers EINTR when it would park it.
+  fuse_req_interrupt_func(req, OnInterrupt,
+                          reinterpret_cast<void*>(token.value()));
+  return token;
+}
+
+// Called by libfuse with its lock of this request held, so it replies
+// without fuse_req_interrupt_func (which takes that lock again).
+void Daemon::OnInterrupt(fuse_req_t req, void* data) {
+  Daemon& d = Of(req);
+  Token token(reinterpret_cast<uintptr_t>(data));
+  d.requests_.MarkInterrupted(token);
+  bool cancelled = false;
+  try {
+    cancelled = d.broker_.Cancel(token);
+  } catch (const std::exception& e) {
+    fuse_log(FUSE_LOG_ERR, "lpcfs: interrupt: %s\n", e.what());
+    return;  // the broker keeps the request and answers it later
+  }
+  if (!cancelled) return;  // answered already, or about to be
+  if (fuse_req_t r = d.requests_.Take(token)) fuse_reply_err(r, EINTR);
+}
+
+void Daemon::Abandon(Token token, int err) noexcept {
+  try {
+    broker_.Cancel(token);
+  } catch (...) {
+    // The broker may still hold it; the table decides who replies.
+  }
+  if (fuse_req_t req = Claim(token)) fuse_reply_err(req, err);
+}
+
+fuse_req_t Daemon::Claim(Token token) {
+  fuse_req_t req = requests_.Take(token);
+  if (req) fuse_req_interrupt_func(req, nullptr, nullptr);
+  return req;
+}
+
+bool Daemon::Interrupted(Token token) { return requests_.Interrupted(token); }
+
+bool Daemon::ReplyOpen(Token token, OpenedHandle handle) {
+  fuse_req_t req = Claim(token);
+  if (!req) return false;
+  OpenStyle style =
+      handle.stream ? OpenStyle::kMessageStream : OpenStyle::kSnapshot;
+  // -ENOENT: the caller was interrupted meanwhile and is gone.
+  return ReplyOpenRaw(req, handle.handle.value(), style) != -ENOENT;
+}
+
+void Daemon::ReplyData(Token token, std::span<const std::byte> data) {
+  if (fuse_req_t req = Claim(token)) {
+    fuse_reply_buf(req, reinterpret_cast<const char*>(data.data()),
+                   data.size());
+  }
+}
+
+void Daemon::ReplyWritten(Token token, size_t count) {
+  if (fuse_req_t req = Claim(token)) fuse_reply_write(req, count);
+}
+
+void Daemon::ReplyError(Token token, Error error) {
+  if (fuse_req_t req = Claim(token)) fuse_reply_err(req, ToErrno(error));
+}
+
+void Daemon::NotifyPoll(PollToken poll) {
+  fuse_lowlevel_notify_poll(reinterpret_cast<fuse_pollhandle*>(poll.value()));
+}
+
+void Daemon::DropPoll(PollToken poll) {
+  fuse_pollhandle_destroy(reinterpret_cast<fuse_pollhandle*>(poll.value()));
+}
+
+}  // namespace lpc

@@ -1,0 +1,84 @@
+// Everything one lpcfs daemon owns, passed to libfuse as the session's
+// userdata: the broker, the table of requests it may still answer, the
+// identity cache and the connect-timeout timer. It is the broker's
+// delegate, turning its answers into deferred fuse_reply_* calls.
+#pragma once
+
+#include <fuse_lowlevel.h>
+
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <thread>
+
+#include "broker.h"
+#include "identity.h"
+#include "request_table.h"
+
+namespace lpc {
+
+// Fails connection requests whose connect_timeout passed. A coarse tick is
+// enough: the timeout is measured in seconds.
+class ExpiryTimer {
+ public:
+  explicit ExpiryTimer(Broker* broker);
+  ~ExpiryTimer();
+
+ private:
+  void Run();
+  Broker* broker_;
+  std::mutex mu_;  // a leaf lock, released before calling the broker
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+class Daemon final : public BrokerDelegate {
+ public:
+  explicit Daemon(Limits limits);
+  ~Daemon() override;
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  static Daemon& Of(fuse_req_t req) {
+    return *static_cast<Daemon*>(fuse_req_userdata(req));
+  }
+
+  Broker& broker() { return broker_; }
+  Identities& identities() { return identities_; }
+  const RequestTable& requests() const { return requests_; }
+
+  // A request the broker will answer, now or later: registered under a
+  // new token, with its interrupts routed to Broker::Cancel.
+  Token Defer(fuse_req_t req);
+  // The exception boundary of a deferred operation: if the request is
+  // still unanswered it is taken back from the broker and answered `err`.
+  void Abandon(Token token, int err) noexcept;
+
+  void StartExpiryTimer();
+  void StopExpiryTimer();
+
+  // BrokerDelegate.
+  bool Interrupted(Token token) override;
+  bool ReplyOpen(Token token, OpenedHandle handle) override;
+  void ReplyData(Token token, std::span<const std::byte> data) override;
+  void ReplyWritten(Token token, size_t count) override;
+  void ReplyError(Token token, Error error) override;
+  void NotifyPoll(PollToken poll) override;
+  void DropPoll(PollToken poll) override;
+
+ private:
+  static void OnInterrupt(fuse_req_t req, void* data);
+  // The request of a token the broker answers, with its interrupt callback
+  // unregistered, or null if it is no longer waiting.
+  fuse_req_t Claim(Token token);
+
+  RequestTable requests_;
+  Identities identities_;
+  Broker broker_;
+  std::unique_ptr<ExpiryTimer> expiry_;  // stopped before broker_ goes
+};
+
+}  // namespace lpc

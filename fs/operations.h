@@ -1,0 +1,73 @@
+// The FUSE low-level operations of lpcfs. Each decodes its request, calls
+// the broker and replies (or lets the broker reply later, through the
+// Daemon): adapter -> Broker -> reply. The session's userdata must be the
+// Daemon.
+#pragma once
+
+#include <fuse_lowlevel.h>
+
+#include <cerrno>
+#include <exception>
+#include <new>
+
+#include "daemon.h"
+
+namespace lpc {
+
+const fuse_lowlevel_ops& LpcfsOperations();
+
+namespace ops {
+
+// The exception boundary of every operation: no exception unwinds into
+// libfuse. An operation answers its request last, so one that threw has
+// not answered yet: std::bad_alloc becomes ENOMEM, anything else EIO.
+template <class F>
+void Guarded(fuse_req_t req, F&& f) noexcept {
+  int err = EIO;
+  try {
+    f();
+    return;
+  } catch (const std::bad_alloc&) {
+    err = ENOMEM;
+  } catch (const std::exception& e) {
+    fuse_log(FUSE_LOG_ERR, "lpcfs: %s\n", e.what());
+  } catch (...) {
+  }
+  fuse_reply_err(req, err);
+}
+
+// The same for an operation the broker answers: it gets the request's
+// token; if it throws, the request is taken back and answered.
+template <class F>
+void GuardedDeferred(fuse_req_t req, F&& f) noexcept {
+  Daemon& daemon = Daemon::Of(req);
+  Token token;
+  try {
+    token = daemon.Defer(req);
+  } catch (...) {
+    fuse_reply_err(req, ENOMEM);
+    return;
+  }
+  int err = EIO;
+  try {
+    f(daemon, token);
+    return;
+  } catch (const std::bad_alloc&) {
+    err = ENOMEM;
+  } catch (const std::exception& e) {
+    fuse_log(FUSE_LOG_ERR, "lpcfs: %s\n", e.what());
+  } catch (...) {
+  }
+  daemon.Abandon(token, err);
+}
+
+inline void ReplyError(fuse_req_t req, Error e) {
+  fuse_reply_err(req, ToErrno(e));
+}
+
+// Operation families: names (ops_names.cc) and files (ops_files.cc).
+void AddNameOperations(fuse_lowlevel_ops& ops);
+void AddFileOperations(fuse_lowlevel_ops& ops);
+
+}  // namespace ops
+}  // namespace lpc

@@ -1,0 +1,43 @@
+#include "stats_text.h"
+
+#include <gtest/gtest.h>
+
+namespace lpc {
+namespace {
+
+TEST(FormatStats, OneLinePerPortAndConnection) {
+  PortRow port;
+  port.path = "/a b";
+  port.owner = 1000;
+  port.group = 100;
+  port.perm = 02750;
+  port.auto_accept = true;
+  port.pending = 1;
+  port.connections = 2;
+  port.records = 3;
+  ConnectionRow c;
+  c.id = 9;
+  c.state = "closed";
+  c.client_pid = 42;
+  c.client_uid = 1001;
+  c.to_server_messages = 1;
+  c.to_server_bytes = 5;
+  c.to_client_messages = 2;
+  c.to_client_bytes = 7;
+  c.bound = true;
+  port.conns.push_back(c);
+  EXPECT_EQ(FormatStats({port}),
+            "port /a b owner=1000 group=100 mode=02750 auto_accept=1 pending=1 "
+            "connections=2 records=3\n"
+            "conn 9 port=/a b state=closed client_pid=42 client_uid=1001 "
+            "to_server=1/5 to_client=2/7 bound=1\n");
+  PortRow plain;
+  plain.path = "/p";
+  plain.perm = 0666;
+  EXPECT_EQ(FormatStats({plain}),
+            "port /p owner=0 group=0 mode=0666 auto_accept=0 pending=0 "
+            "connections=0 records=0\n");
+}
+
+}  // namespace
+}  // namespace lpc
