@@ -28,7 +28,7 @@ struct Pipe {
 
 Pipe make_pipe() {
   int p[2];
-  check(::pipe2(p, O_CLOEXEC), "pipe");
+  Check(::pipe2(p, O_CLOEXEC), "pipe");
   return {Fd(p[0]), Fd(p[1])};
 }
 
@@ -38,7 +38,7 @@ void pin_to(int cpu) {
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(cpu, &set);
-  check(::sched_setaffinity(0, sizeof set, &set),
+  Check(::sched_setaffinity(0, sizeof set, &set),
         "pin to CPU " + std::to_string(cpu));
 }
 
@@ -76,7 +76,7 @@ void run_pair(const Config& cfg, const std::string& what,
 
 void write_message(int fd, const char* buf, size_t n, const char* what) {
   ssize_t w = ::write(fd, buf, n);
-  if (w < 0) throw_errno(what);
+  if (w < 0) ThrowErrno(what);
   if (size_t(w) != n)
     throw std::runtime_error(std::string(what) + ": short write");
 }
@@ -84,7 +84,7 @@ void write_message(int fd, const char* buf, size_t n, const char* what) {
 // One read(); returns the byte count (0 = peer gone).
 size_t read_message(int fd, char* buf, size_t cap, const char* what) {
   ssize_t r = ::read(fd, buf, cap);
-  if (r < 0) throw_errno(what);
+  if (r < 0) ThrowErrno(what);
   return size_t(r);
 }
 
@@ -94,7 +94,7 @@ bool read_exact(int fd, char* buf, size_t n, const char* what) {
   size_t got = 0;
   while (got < n) {
     ssize_t r = ::read(fd, buf + got, n - got);
-    if (r < 0) throw_errno(what);
+    if (r < 0) ThrowErrno(what);
     if (r == 0) {
       if (got == 0) return false;
       throw std::runtime_error(std::string(what) + ": EOF inside a message");
@@ -114,9 +114,9 @@ void client_loop(const Config& cfg, SharedSamples& out, Exchange exchange) {
   size_t total = cfg.warmup + cfg.iterations;
   for (size_t i = 0; i < total; ++i) {
     msg[0] = char(i);
-    uint64_t t0 = now_ns();
+    uint64_t t0 = NowNs();
     size_t got = exchange(msg.data(), msg.size(), reply.data(), reply.size());
-    uint64_t t1 = now_ns();
+    uint64_t t1 = NowNs();
     if (got != msg.size() || reply[0] != msg[0]) {
       throw std::runtime_error("round trip " + std::to_string(i) +
                                ": reply of " + std::to_string(got) +
@@ -155,7 +155,7 @@ struct Record {
 
 Record read_record(int handle, char (&buf)[LPC_RECORD_MAX]) {
   ssize_t n = ::read(handle, buf, sizeof buf);
-  if (n < 0) throw_errno("read server handle");
+  if (n < 0) ThrowErrno("read server handle");
   if (size_t(n) < sizeof(lpc_record)) {
     throw std::runtime_error("server handle read " + std::to_string(n) +
                              " bytes, less than a record header");
@@ -200,7 +200,7 @@ void accept_connect(int handle, const Record& r) {
 
 Fd create_port(const std::string& path) {
   Fd h(::open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600));
-  if (!h) throw_errno("create port " + path);
+  if (!h) ThrowErrno("create port " + path);
   return h;
 }
 
@@ -218,7 +218,7 @@ class MessageQueue {
                     &attr);
     if (mq_ == mqd_t(-1)) {
       if (errno == ENOSYS) throw Unavailable("POSIX message queues: ENOSYS");
-      throw_errno("mq_open " + name);
+      ThrowErrno("mq_open " + name);
     }
     ::mq_unlink(name.c_str());
   }
@@ -244,14 +244,14 @@ class MessageQueue {
 std::vector<uint64_t> rtt_unix_seqpacket(const Config& cfg) {
   SharedSamples samples(cfg.iterations);
   int sv[2];
-  check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv),
+  Check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv),
         "socketpair");
   Fd client_end(sv[0]), server_end(sv[1]);
   run_pair(
       cfg, "unix socket rtt",
       [&](int ready) {
         client_end.reset();
-        send_token(ready);
+        SendToken(ready);
         char buf[LPC_MAX_MESSAGE + 1];
         while (size_t n = read_message(server_end.get(), buf, sizeof buf,
                                        "server read")) {
@@ -285,7 +285,7 @@ std::vector<uint64_t> rtt_pipe(const Config& cfg) {
       [&](int ready) {
         req_w.reset();
         rep_r.reset();
-        send_token(ready);
+        SendToken(ready);
         std::vector<char> buf(size);
         while (read_exact(req_r.get(), buf.data(), size, "server read")) {
           write_message(rep_w.get(), buf.data(), size, "server write");
@@ -318,14 +318,14 @@ std::vector<uint64_t> rtt_mqueue(const Config& cfg) {
   run_pair(
       cfg, "mqueue rtt",
       [&](int ready) {
-        send_token(ready);
+        SendToken(ready);
         std::vector<char> buf(size);
         for (;;) {
           ssize_t n = ::mq_receive(req.get(), buf.data(), size, nullptr);
-          if (n < 0) throw_errno("server mq_receive");
+          if (n < 0) ThrowErrno("server mq_receive");
           if (n == 0) break;  // the client's end marker
           if (::mq_send(rep.get(), buf.data(), size_t(n), 0) != 0) {
-            throw_errno("server mq_send");
+            ThrowErrno("server mq_send");
           }
         }
       },
@@ -334,12 +334,12 @@ std::vector<uint64_t> rtt_mqueue(const Config& cfg) {
         client_loop(cfg, samples,
                     [=](const char* m, size_t n, char* r, size_t) -> size_t {
                       if (::mq_send(out, m, n, 0) != 0)
-                        throw_errno("client mq_send");
+                        ThrowErrno("client mq_send");
                       ssize_t got = ::mq_receive(in, r, n, nullptr);
-                      if (got < 0) throw_errno("client mq_receive");
+                      if (got < 0) ThrowErrno("client mq_receive");
                       return size_t(got);
                     });
-        if (::mq_send(out, "", 0, 0) != 0) throw_errno("client mq_send end");
+        if (::mq_send(out, "", 0, 0) != 0) ThrowErrno("client mq_send end");
       },
       [&] {
         req.close();
@@ -355,7 +355,7 @@ namespace {
 void lpcfs_client(const Config& cfg, SharedSamples& samples,
                   const std::string& path) {
   Fd port(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-  if (!port) throw_errno("connect to " + path);
+  if (!port) ThrowErrno("connect to " + path);
   int fd = port.get();
   client_loop(cfg, samples, [fd](const char* m, size_t n, char* r, size_t cap) {
     write_message(fd, m, n, "client write");
@@ -372,7 +372,7 @@ std::vector<uint64_t> rtt_lpcfs(const Config& cfg) {
       cfg, "lpcfs rtt",
       [&](int ready) {
         Fd handle = create_port(path);
-        send_token(ready);
+        SendToken(ready);
         char buf[LPC_RECORD_MAX];
         for (;;) {
           Record r = read_record(handle.get(), buf);
@@ -402,7 +402,7 @@ std::vector<uint64_t> rtt_lpcfs_bound(const Config& cfg) {
       cfg, "lpcfs bound rtt",
       [&](int ready) {
         Fd handle = create_port(path);
-        send_token(ready);
+        SendToken(ready);
         char buf[LPC_RECORD_MAX];
         Record r = read_record(handle.get(), buf);
         if (r.header.type != LPC_REC_CONNECT) unexpected(r, "before CONNECT");
@@ -411,7 +411,7 @@ std::vector<uint64_t> rtt_lpcfs_bound(const Config& cfg) {
         std::string conn =
             cfg.mount + "/" LPC_CONN_DIR "/" + std::to_string(id);
         Fd bound(::open(conn.c_str(), O_RDWR | O_CLOEXEC));
-        if (!bound) throw_errno("open " + conn);
+        if (!bound) ThrowErrno("open " + conn);
         char msg[LPC_MAX_MESSAGE + 1];
         while (size_t n = read_message(bound.get(), msg, sizeof msg,
                                        "server read .conn")) {
@@ -434,9 +434,9 @@ std::vector<uint64_t> fuse_request_statfs(const Config& cfg) {
     struct statfs st;
     size_t total = cfg.warmup + cfg.iterations;
     for (size_t i = 0; i < total; ++i) {
-      uint64_t t0 = now_ns();
-      check(::statfs(cfg.mount.c_str(), &st), "statfs " + cfg.mount);
-      uint64_t t1 = now_ns();
+      uint64_t t0 = NowNs();
+      Check(::statfs(cfg.mount.c_str(), &st), "statfs " + cfg.mount);
+      uint64_t t1 = NowNs();
       if (i >= cfg.warmup) samples.data()[i - cfg.warmup] = t1 - t0;
     }
   });
@@ -469,13 +469,13 @@ ConnectSamples connect_cycle(const Config& cfg, const std::string& what,
         done_w.reset();
         size_t total = cfg.connect_warmup + cfg.connect_iterations;
         for (size_t i = 0; i < total; ++i) {
-          uint64_t t0 = now_ns();
+          uint64_t t0 = NowNs();
           Fd fd = open_once();
-          uint64_t t1 = now_ns();
+          uint64_t t1 = NowNs();
           fd.reset();
-          uint64_t t2 = now_ns();
-          receive_token(done_r.get());
-          uint64_t t3 = now_ns();
+          uint64_t t2 = NowNs();
+          ReceiveToken(done_r.get());
+          uint64_t t3 = NowNs();
           if (i >= cfg.connect_warmup) {
             cycle.data()[i - cfg.connect_warmup] = t3 - t0;
             call.data()[i - cfg.connect_warmup] = t1 - t0;
@@ -506,7 +506,7 @@ ConnectSamples connect_lpcfs(const Config& cfg, bool auto_accept) {
           write_message(handle.get(), reinterpret_cast<const char*>(&h),
                         sizeof h, "set LPC_PORT_AUTO_ACCEPT");
         }
-        send_token(ready);
+        SendToken(ready);
         char buf[LPC_RECORD_MAX];
         for (size_t ended = 0; ended < total;) {
           Record r = read_record(handle.get(), buf);
@@ -516,7 +516,7 @@ ConnectSamples connect_lpcfs(const Config& cfg, bool auto_accept) {
               break;
             case LPC_REC_DISCONNECT:
               ++ended;
-              send_token(done);
+              SendToken(done);
               break;
             default:
               unexpected(r, "in the connect cycle");
@@ -525,7 +525,7 @@ ConnectSamples connect_lpcfs(const Config& cfg, bool auto_accept) {
       },
       [&] {
         Fd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-        if (!fd) throw_errno("connect to " + path);
+        if (!fd) ThrowErrno("connect to " + path);
         return fd;
       });
 }
@@ -543,25 +543,25 @@ ConnectSamples connect_unix_seqpacket(const Config& cfg) {
       cfg, "unix socket connect",
       [&](int ready, int done) {
         Fd listener(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-        if (!listener) throw_errno("socket");
-        check(::bind(listener.get(), sa, len), "bind");
-        check(::listen(listener.get(), 128), "listen");
-        send_token(ready);
+        if (!listener) ThrowErrno("socket");
+        Check(::bind(listener.get(), sa, len), "bind");
+        Check(::listen(listener.get(), 128), "listen");
+        SendToken(ready);
         char buf[16];
         for (size_t i = 0; i < total; ++i) {
           Fd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-          if (!conn) throw_errno("accept");
+          if (!conn) ThrowErrno("accept");
           if (read_message(conn.get(), buf, sizeof buf, "server read") != 0) {
             throw std::runtime_error("unexpected data on connection");
           }
           conn.reset();
-          send_token(done);
+          SendToken(done);
         }
       },
       [&] {
         Fd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-        if (!fd) throw_errno("socket");
-        check(::connect(fd.get(), sa, len), "connect");
+        if (!fd) ThrowErrno("socket");
+        Check(::connect(fd.get(), sa, len), "connect");
         return fd;
       });
 }

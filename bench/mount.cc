@@ -109,7 +109,7 @@ void enter_private_mount_namespace() {
         "--mount DIR of a running lpcfs)");
   }
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-    throw_errno("make / private in the new mount namespace");
+    ThrowErrno("make / private in the new mount namespace");
   }
 }
 
@@ -123,7 +123,7 @@ OwnMount::OwnMount(const std::string& lpcfs,
                                 "or --mount DIR)");
   }
   char tmpl[] = "/tmp/lpc-bench.XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) throw_errno("mkdtemp");
+  if (::mkdtemp(tmpl) == nullptr) ThrowErrno("mkdtemp");
   dir_ = tmpl;
   log_ = dir_ + ".log";
   std::snprintf(g_dir, sizeof g_dir, "%s", dir_.c_str());
@@ -132,7 +132,7 @@ OwnMount::OwnMount(const std::string& lpcfs,
   try {
     Fd log(
         ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (!log) throw_errno("create " + log_);
+    if (!log) ThrowErrno("create " + log_);
 
     std::vector<std::string> argv_strings{lpcfs, "-f"};
     argv_strings.insert(argv_strings.end(), args.begin(), args.end());
@@ -144,7 +144,7 @@ OwnMount::OwnMount(const std::string& lpcfs,
     std::fflush(stdout);
     std::fflush(stderr);
     pid_t parent = ::getpid();
-    daemon_ = check(::fork(), "fork lpcfs");
+    daemon_ = Check(::fork(), "fork lpcfs");
     if (daemon_ == 0) {
       // Own process group: a terminal's Ctrl-C reaches only lpc-bench,
       // which then unmounts in order. PDEATHSIG covers a killed lpc-bench;

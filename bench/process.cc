@@ -98,7 +98,7 @@ Child spawn(std::string name, std::function<void()> body) {
   std::fflush(stdout);
   std::fflush(stderr);
   pid_t parent = ::getpid();
-  pid_t pid = check(::fork(), "fork");
+  pid_t pid = Check(::fork(), "fork");
   if (pid == 0) {
     ::signal(SIGINT, SIG_DFL);
     ::signal(SIGTERM, SIG_DFL);
@@ -119,7 +119,7 @@ Child spawn(std::string name, std::function<void()> body) {
   c.name = std::move(name);
   c.pid = pid;
   c.pidfd = Fd(int(::syscall(SYS_pidfd_open, pid, 0)));
-  if (!c.pidfd) throw_errno("pidfd_open");
+  if (!c.pidfd) ThrowErrno("pidfd_open");
   return c;
 }
 
@@ -147,7 +147,7 @@ void wait_all(std::vector<Child*> children, Clock::time_point deadline) {
       throw std::runtime_error("timed out waiting for" + running);
     }
     int r = ::poll(fds.data(), fds.size(), milliseconds_until(deadline));
-    if (r < 0 && errno != EINTR) throw_errno("poll");
+    if (r < 0 && errno != EINTR) ThrowErrno("poll");
   }
 }
 
@@ -155,9 +155,9 @@ void wait_token(int fd, Clock::time_point deadline, const std::string& what) {
   for (;;) {
     pollfd p{fd, POLLIN, 0};
     int r = ::poll(&p, 1, milliseconds_until(deadline));
-    if (r < 0 && errno != EINTR) throw_errno("poll");
+    if (r < 0 && errno != EINTR) ThrowErrno("poll");
     if (r > 0) {
-      receive_token(fd);
+      ReceiveToken(fd);
       return;
     }
     if (Clock::now() >= deadline) {
@@ -170,7 +170,7 @@ SharedSamples::SharedSamples(size_t count) : count_(count) {
   size_t bytes = std::max<size_t>(count, 1) * sizeof(uint64_t);
   void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) throw_errno("mmap samples");
+  if (p == MAP_FAILED) ThrowErrno("mmap samples");
   data_ = static_cast<uint64_t*>(p);
 }
 
