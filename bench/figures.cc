@@ -53,25 +53,25 @@ void run_pair(const Config& cfg, const std::string& what,
   Pipe ready = make_pipe();
   Fd &ready_r = ready.read_end, &ready_w = ready.write_end;
 
-  Child s = spawn(what + " server", [&] {
+  Child s = Spawn(what + " server", [&] {
     ready_r.reset();
     pin_to(cfg.server_cpu);
     server(ready_w.get());
   });
   ready_w.reset();
   try {
-    wait_token(ready_r.get(), deadline, what + " server to start");
+    WaitToken(ready_r.get(), deadline, what + " server to start");
   } catch (...) {
     // Prefer the server's own failure over "pipe closed".
-    wait_all({&s}, Clock::now() + std::chrono::seconds(1));
+    WaitAll({&s}, Clock::now() + std::chrono::seconds(1));
     throw;
   }
-  Child c = spawn(what + " client", [&] {
+  Child c = Spawn(what + " client", [&] {
     pin_to(cfg.client_cpu);
     client();
   });
   close_in_parent();
-  wait_all({&c, &s}, deadline);
+  WaitAll({&c, &s}, deadline);
 }
 
 void write_message(int fd, const char* buf, size_t n, const char* what) {
@@ -271,7 +271,7 @@ std::vector<uint64_t> rtt_unix_seqpacket(const Config& cfg) {
         client_end.reset();
         server_end.reset();
       });
-  return samples.copy();
+  return samples.Copy();
 }
 
 std::vector<uint64_t> rtt_pipe(const Config& cfg) {
@@ -307,7 +307,7 @@ std::vector<uint64_t> rtt_pipe(const Config& cfg) {
         rep_r.reset();
         rep_w.reset();
       });
-  return samples.copy();
+  return samples.Copy();
 }
 
 std::vector<uint64_t> rtt_mqueue(const Config& cfg) {
@@ -345,7 +345,7 @@ std::vector<uint64_t> rtt_mqueue(const Config& cfg) {
         req.close();
         rep.close();
       });
-  return samples.copy();
+  return samples.Copy();
 }
 
 namespace {
@@ -392,7 +392,7 @@ std::vector<uint64_t> rtt_lpcfs(const Config& cfg) {
         }
       },
       [&] { lpcfs_client(cfg, samples, path); }, [] {});
-  return samples.copy();
+  return samples.Copy();
 }
 
 std::vector<uint64_t> rtt_lpcfs_bound(const Config& cfg) {
@@ -424,12 +424,12 @@ std::vector<uint64_t> rtt_lpcfs_bound(const Config& cfg) {
         }
       },
       [&] { lpcfs_client(cfg, samples, path); }, [] {});
-  return samples.copy();
+  return samples.Copy();
 }
 
 std::vector<uint64_t> fuse_request_statfs(const Config& cfg) {
   SharedSamples samples(cfg.iterations);
-  Child c = spawn("lpcfs statfs client", [&] {
+  Child c = Spawn("lpcfs statfs client", [&] {
     pin_to(cfg.client_cpu);
     struct statfs st;
     size_t total = cfg.warmup + cfg.iterations;
@@ -440,8 +440,8 @@ std::vector<uint64_t> fuse_request_statfs(const Config& cfg) {
       if (i >= cfg.warmup) samples.data()[i - cfg.warmup] = t1 - t0;
     }
   });
-  wait_all({&c}, Clock::now() + cfg.timeout);
-  return samples.copy();
+  WaitAll({&c}, Clock::now() + cfg.timeout);
+  return samples.Copy();
 }
 
 // ---------------------------------------------------------------------------
@@ -487,7 +487,7 @@ ConnectSamples connect_cycle(const Config& cfg, const std::string& what,
         done_r.reset();
         done_w.reset();
       });
-  return {cycle.copy(), call.copy(), close.copy()};
+  return {cycle.Copy(), call.Copy(), close.Copy()};
 }
 
 }  // namespace

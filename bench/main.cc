@@ -473,7 +473,7 @@ int run(const Options& o) {
   print_report(figures);
   std::fflush(stdout);
   if (own) own->teardown();
-  reap_leftover_children();
+  ReapLeftoverChildren();
   return failed ? 1 : 0;
 }
 
@@ -483,7 +483,7 @@ int run(const Options& o) {
 int main(int argc, char** argv) {
   using namespace lpcbench;
   Options o = parse_options(argc, argv);
-  install_interrupt_cleanup(&OwnMount::emergency_teardown);
+  InstallInterruptCleanup(&OwnMount::emergency_teardown);
   try {
     return run(o);
   } catch (const std::exception& e) {
