@@ -253,34 +253,34 @@ std::vector<Step> make_steps() {
   std::vector<Step> steps;
   steps.push_back({"uds",
                    {fig("uds_rtt", "unix seqpacket round trip", "uds_rtt", "")},
-                   one(rtt_unix_seqpacket)});
+                   one(RttUnixSeqpacket)});
   steps.push_back({"pipe",
                    {fig("pipe_rtt", "pipe pair round trip", "uds_rtt",
                         "pipe_rtt_ratio_vs_uds")},
-                   one(rtt_pipe)});
+                   one(RttPipe)});
   steps.push_back({"mq",
                    {fig("mq_rtt", "posix mqueue round trip", "uds_rtt",
                         "mq_rtt_ratio_vs_uds")},
-                   one(rtt_mqueue)});
+                   one(RttMqueue)});
   steps.push_back({"lpcfs",
                    {fig("lpcfs_rtt", "lpcfs round trip (handle, REPLY)",
                         "uds_rtt", "rtt_ratio_vs_uds")},
-                   one(rtt_lpcfs)});
+                   one(RttLpcfs)});
   steps.push_back({"lpcfs-bound",
                    {fig("lpcfs_bound_rtt", "lpcfs round trip (.conn/ID bound)",
                         "uds_rtt", "lpcfs_bound_rtt_ratio_vs_uds")},
-                   one(rtt_lpcfs_bound)});
+                   one(RttLpcfsBound)});
   steps.push_back({"statfs",
                    {fig("lpcfs_statfs", "lpcfs one FUSE request (statfs)",
                         "uds_rtt", "statfs_ratio_vs_uds")},
-                   one(fuse_request_statfs)});
+                   one(FuseRequestStatfs)});
   steps.push_back(
       {"connect-uds",
        {fig("uds_connect", "unix seqpacket connect cycle", "uds_connect", ""),
         fig("uds_connect_call", "  of which connect() call", "uds_connect_call",
             ""),
         fig("uds_close_call", "  of which close() call", "uds_close_call", "")},
-       [two](const Config& c) { return two(connect_unix_seqpacket(c)); }});
+       [two](const Config& c) { return two(ConnectUnixSeqpacket(c)); }});
   steps.push_back(
       {"connect-lpcfs",
        {fig("lpcfs_connect", "lpcfs connect cycle", "uds_connect",
@@ -289,7 +289,7 @@ std::vector<Step> make_steps() {
             "open_call_ratio_vs_uds"),
         fig("lpcfs_close_call", "  of which close() call", "uds_close_call",
             "close_call_ratio_vs_uds")},
-       [two](const Config& c) { return two(connect_lpcfs(c, false)); }});
+       [two](const Config& c) { return two(ConnectLpcfs(c, false)); }});
   steps.push_back(
       {"connect-lpcfs-auto",
        {fig("lpcfs_auto_connect", "lpcfs connect cycle, auto-accept",
@@ -298,7 +298,7 @@ std::vector<Step> make_steps() {
             "uds_connect_call", "auto_open_call_ratio_vs_uds"),
         fig("lpcfs_auto_close_call", "  of which close() call",
             "uds_close_call", "")},
-       [two](const Config& c) { return two(connect_lpcfs(c, true)); }});
+       [two](const Config& c) { return two(ConnectLpcfs(c, true)); }});
   return steps;
 }
 
