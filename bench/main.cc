@@ -408,8 +408,8 @@ int run(const Options& o) {
       cfg.mount = o.mount;
       std::printf("lpcfs: existing mount %s\n", cfg.mount.c_str());
     } else {
-      std::string lpcfs = o.lpcfs.empty() ? default_lpcfs_path() : o.lpcfs;
-      enter_private_mount_namespace();
+      std::string lpcfs = o.lpcfs.empty() ? DefaultLpcfsPath() : o.lpcfs;
+      EnterPrivateMountNamespace();
       own.emplace(lpcfs, o.lpcfs_args, std::chrono::seconds(10), o.daemon_cpu);
       cfg.mount = own->dir();
       std::printf("lpcfs: started %s at %s (pid %d, private mount namespace)\n",
@@ -452,7 +452,7 @@ int run(const Options& o) {
         step.dead = true;
         failed = true;
       }
-      if (own && !own->daemon_alive()) {
+      if (own && !own->DaemonAlive()) {
         std::fprintf(stderr, "\nlpc-bench: lpcfs exited during %s\n",
                      step.group);
         failed = true;
@@ -472,7 +472,7 @@ int run(const Options& o) {
   }
   print_report(figures);
   std::fflush(stdout);
-  if (own) own->teardown();
+  if (own) own->Teardown();
   ReapLeftoverChildren();
   return failed ? 1 : 0;
 }
@@ -483,7 +483,7 @@ int run(const Options& o) {
 int main(int argc, char** argv) {
   using namespace lpcbench;
   Options o = parse_options(argc, argv);
-  InstallInterruptCleanup(&OwnMount::emergency_teardown);
+  InstallInterruptCleanup(&OwnMount::EmergencyTeardown);
   try {
     return run(o);
   } catch (const std::exception& e) {
