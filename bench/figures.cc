@@ -26,75 +26,75 @@ struct Pipe {
   Fd read_end, write_end;
 };
 
-Pipe make_pipe() {
+Pipe MakePipe() {
   int p[2];
-  check(::pipe2(p, O_CLOEXEC), "pipe");
+  Check(::pipe2(p, O_CLOEXEC), "pipe");
   return {Fd(p[0]), Fd(p[1])};
 }
 
 // Pins the calling process to `cpu`, unless it is -1.
-void pin_to(int cpu) {
+void PinTo(int cpu) {
   if (cpu < 0) return;
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(cpu, &set);
-  check(::sched_setaffinity(0, sizeof set, &set),
+  Check(::sched_setaffinity(0, sizeof set, &set),
         "pin to CPU " + std::to_string(cpu));
 }
 
 // Forks the server, waits for its ready token, forks the client, runs
 // `close_in_parent` (the parent's copies of the transport must go, or no
 // side ever sees EOF), and waits for both.
-void run_pair(const Config& cfg, const std::string& what,
-              const std::function<void(int ready_fd)>& server,
-              const std::function<void()>& client,
-              const std::function<void()>& close_in_parent) {
+void RunPair(const Config& cfg, const std::string& what,
+             const std::function<void(int ready_fd)>& server,
+             const std::function<void()>& client,
+             const std::function<void()>& close_in_parent) {
   auto deadline = Clock::now() + cfg.timeout;
-  Pipe ready = make_pipe();
+  Pipe ready = MakePipe();
   Fd &ready_r = ready.read_end, &ready_w = ready.write_end;
 
-  Child s = spawn(what + " server", [&] {
+  Child s = Spawn(what + " server", [&] {
     ready_r.reset();
-    pin_to(cfg.server_cpu);
+    PinTo(cfg.server_cpu);
     server(ready_w.get());
   });
   ready_w.reset();
   try {
-    wait_token(ready_r.get(), deadline, what + " server to start");
+    WaitToken(ready_r.get(), deadline, what + " server to start");
   } catch (...) {
     // Prefer the server's own failure over "pipe closed".
-    wait_all({&s}, Clock::now() + std::chrono::seconds(1));
+    WaitAll({&s}, Clock::now() + std::chrono::seconds(1));
     throw;
   }
-  Child c = spawn(what + " client", [&] {
-    pin_to(cfg.client_cpu);
+  Child c = Spawn(what + " client", [&] {
+    PinTo(cfg.client_cpu);
     client();
   });
   close_in_parent();
-  wait_all({&c, &s}, deadline);
+  WaitAll({&c, &s}, deadline);
 }
 
-void write_message(int fd, const char* buf, size_t n, const char* what) {
+void WriteMessage(int fd, const char* buf, size_t n, const char* what) {
   ssize_t w = ::write(fd, buf, n);
-  if (w < 0) throw_errno(what);
+  if (w < 0) ThrowErrno(what);
   if (size_t(w) != n)
     throw std::runtime_error(std::string(what) + ": short write");
 }
 
 // One read(); returns the byte count (0 = peer gone).
-size_t read_message(int fd, char* buf, size_t cap, const char* what) {
+size_t ReadMessage(int fd, char* buf, size_t cap, const char* what) {
   ssize_t r = ::read(fd, buf, cap);
-  if (r < 0) throw_errno(what);
+  if (r < 0) ThrowErrno(what);
   return size_t(r);
 }
 
 // Reads exactly n bytes from a byte stream (a pipe); false on EOF before
 // the first byte.
-bool read_exact(int fd, char* buf, size_t n, const char* what) {
+bool ReadExact(int fd, char* buf, size_t n, const char* what) {
   size_t got = 0;
   while (got < n) {
     ssize_t r = ::read(fd, buf + got, n - got);
-    if (r < 0) throw_errno(what);
+    if (r < 0) ThrowErrno(what);
     if (r == 0) {
       if (got == 0) return false;
       throw std::runtime_error(std::string(what) + ": EOF inside a message");
@@ -108,15 +108,15 @@ bool read_exact(int fd, char* buf, size_t n, const char* what) {
 // request and returns the size of the reply it read; the reply must echo
 // the request.
 template <class Exchange>
-void client_loop(const Config& cfg, SharedSamples& out, Exchange exchange) {
+void ClientLoop(const Config& cfg, SharedSamples& out, Exchange exchange) {
   std::vector<char> msg(cfg.message_size, 'm');
   std::vector<char> reply(LPC_MAX_MESSAGE + 1);
   size_t total = cfg.warmup + cfg.iterations;
   for (size_t i = 0; i < total; ++i) {
     msg[0] = char(i);
-    uint64_t t0 = now_ns();
+    uint64_t t0 = NowNs();
     size_t got = exchange(msg.data(), msg.size(), reply.data(), reply.size());
-    uint64_t t1 = now_ns();
+    uint64_t t1 = NowNs();
     if (got != msg.size() || reply[0] != msg[0]) {
       throw std::runtime_error("round trip " + std::to_string(i) +
                                ": reply of " + std::to_string(got) +
@@ -129,11 +129,11 @@ void client_loop(const Config& cfg, SharedSamples& out, Exchange exchange) {
 // ---------------------------------------------------------------------------
 // lpcfs server handle records.
 
-std::string port_path(const Config& cfg, const char* tag) {
+std::string PortPath(const Config& cfg, const char* tag) {
   return cfg.mount + "/lpc-bench-" + std::to_string(::getpid()) + "-" + tag;
 }
 
-const char* record_name(uint32_t type) {
+const char* RecordName(uint32_t type) {
   switch (type) {
     case LPC_REC_CONNECT:
       return "CONNECT";
@@ -153,9 +153,9 @@ struct Record {
   const char* payload;
 };
 
-Record read_record(int handle, char (&buf)[LPC_RECORD_MAX]) {
+Record ReadRecord(int handle, char (&buf)[LPC_RECORD_MAX]) {
   ssize_t n = ::read(handle, buf, sizeof buf);
-  if (n < 0) throw_errno("read server handle");
+  if (n < 0) ThrowErrno("read server handle");
   if (size_t(n) < sizeof(lpc_record)) {
     throw std::runtime_error("server handle read " + std::to_string(n) +
                              " bytes, less than a record header");
@@ -171,9 +171,9 @@ Record read_record(int handle, char (&buf)[LPC_RECORD_MAX]) {
   return r;
 }
 
-void write_record(int handle, uint32_t type, uint64_t conn_id,
-                  uint64_t msg_id = 0, const char* payload = nullptr,
-                  size_t length = 0) {
+void WriteRecord(int handle, uint32_t type, uint64_t conn_id,
+                 uint64_t msg_id = 0, const char* payload = nullptr,
+                 size_t length = 0) {
   char buf[sizeof(lpc_record) + LPC_MAX_MESSAGE];
   lpc_record h{};
   h.type = type;
@@ -182,25 +182,25 @@ void write_record(int handle, uint32_t type, uint64_t conn_id,
   h.msg_id = msg_id;
   std::memcpy(buf, &h, sizeof h);
   if (length > 0) std::memcpy(buf + sizeof h, payload, length);
-  write_message(handle, buf, sizeof h + length, "write server record");
+  WriteMessage(handle, buf, sizeof h + length, "write server record");
 }
 
 // Accepts a CONNECT record unless the port auto-accepted it.
-void accept_connect(int handle, const Record& r) {
+void AcceptConnect(int handle, const Record& r) {
   if ((r.header.flags & LPC_CONNECT_ACCEPTED) == 0) {
-    write_record(handle, LPC_REC_ACCEPT, r.header.conn_id);
+    WriteRecord(handle, LPC_REC_ACCEPT, r.header.conn_id);
   }
 }
 
-[[noreturn]] void unexpected(const Record& r, const char* while_doing) {
+[[noreturn]] void Unexpected(const Record& r, const char* while_doing) {
   throw std::runtime_error(std::string("unexpected ") +
-                           record_name(r.header.type) + " record (type " +
+                           RecordName(r.header.type) + " record (type " +
                            std::to_string(r.header.type) + ") " + while_doing);
 }
 
-Fd create_port(const std::string& path) {
+Fd CreatePort(const std::string& path) {
   Fd h(::open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600));
-  if (!h) throw_errno("create port " + path);
+  if (!h) ThrowErrno("create port " + path);
   return h;
 }
 
@@ -218,16 +218,16 @@ class MessageQueue {
                     &attr);
     if (mq_ == mqd_t(-1)) {
       if (errno == ENOSYS) throw Unavailable("POSIX message queues: ENOSYS");
-      throw_errno("mq_open " + name);
+      ThrowErrno("mq_open " + name);
     }
     ::mq_unlink(name.c_str());
   }
-  ~MessageQueue() { close(); }
+  ~MessageQueue() { Close(); }
   MessageQueue(const MessageQueue&) = delete;
   MessageQueue& operator=(const MessageQueue&) = delete;
 
   mqd_t get() const { return mq_; }
-  void close() {
+  void Close() {
     if (mq_ != mqd_t(-1)) ::mq_close(mq_);
     mq_ = mqd_t(-1);
   }
@@ -241,65 +241,65 @@ class MessageQueue {
 // ---------------------------------------------------------------------------
 // Round trips
 
-std::vector<uint64_t> rtt_unix_seqpacket(const Config& cfg) {
+std::vector<uint64_t> RttUnixSeqpacket(const Config& cfg) {
   SharedSamples samples(cfg.iterations);
   int sv[2];
-  check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv),
+  Check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv),
         "socketpair");
   Fd client_end(sv[0]), server_end(sv[1]);
-  run_pair(
+  RunPair(
       cfg, "unix socket rtt",
       [&](int ready) {
         client_end.reset();
-        send_token(ready);
+        SendToken(ready);
         char buf[LPC_MAX_MESSAGE + 1];
-        while (size_t n = read_message(server_end.get(), buf, sizeof buf,
-                                       "server read")) {
-          write_message(server_end.get(), buf, n, "server write");
+        while (size_t n = ReadMessage(server_end.get(), buf, sizeof buf,
+                                      "server read")) {
+          WriteMessage(server_end.get(), buf, n, "server write");
         }
       },
       [&] {
         server_end.reset();
         int fd = client_end.get();
-        client_loop(cfg, samples,
-                    [fd](const char* m, size_t n, char* r, size_t cap) {
-                      write_message(fd, m, n, "client write");
-                      return read_message(fd, r, cap, "client read");
-                    });
+        ClientLoop(cfg, samples,
+                   [fd](const char* m, size_t n, char* r, size_t cap) {
+                     WriteMessage(fd, m, n, "client write");
+                     return ReadMessage(fd, r, cap, "client read");
+                   });
       },
       [&] {
         client_end.reset();
         server_end.reset();
       });
-  return samples.copy();
+  return samples.Copy();
 }
 
-std::vector<uint64_t> rtt_pipe(const Config& cfg) {
+std::vector<uint64_t> RttPipe(const Config& cfg) {
   SharedSamples samples(cfg.iterations);
-  Pipe req = make_pipe(), rep = make_pipe();
+  Pipe req = MakePipe(), rep = MakePipe();
   Fd &req_r = req.read_end, &req_w = req.write_end;
   Fd &rep_r = rep.read_end, &rep_w = rep.write_end;
   size_t size = cfg.message_size;
-  run_pair(
+  RunPair(
       cfg, "pipe rtt",
       [&](int ready) {
         req_w.reset();
         rep_r.reset();
-        send_token(ready);
+        SendToken(ready);
         std::vector<char> buf(size);
-        while (read_exact(req_r.get(), buf.data(), size, "server read")) {
-          write_message(rep_w.get(), buf.data(), size, "server write");
+        while (ReadExact(req_r.get(), buf.data(), size, "server read")) {
+          WriteMessage(rep_w.get(), buf.data(), size, "server write");
         }
       },
       [&] {
         req_r.reset();
         rep_w.reset();
         int in = rep_r.get(), out = req_w.get();
-        client_loop(cfg, samples,
-                    [=](const char* m, size_t n, char* r, size_t) -> size_t {
-                      write_message(out, m, n, "client write");
-                      return read_exact(in, r, n, "client read") ? n : 0;
-                    });
+        ClientLoop(cfg, samples,
+                   [=](const char* m, size_t n, char* r, size_t) -> size_t {
+                     WriteMessage(out, m, n, "client write");
+                     return ReadExact(in, r, n, "client read") ? n : 0;
+                   });
       },
       [&] {
         req_r.reset();
@@ -307,141 +307,141 @@ std::vector<uint64_t> rtt_pipe(const Config& cfg) {
         rep_r.reset();
         rep_w.reset();
       });
-  return samples.copy();
+  return samples.Copy();
 }
 
-std::vector<uint64_t> rtt_mqueue(const Config& cfg) {
+std::vector<uint64_t> RttMqueue(const Config& cfg) {
   SharedSamples samples(cfg.iterations);
   std::string base = "/lpc-bench-" + std::to_string(::getpid());
   size_t size = cfg.message_size;
   MessageQueue req(base + "-req", size), rep(base + "-rep", size);
-  run_pair(
+  RunPair(
       cfg, "mqueue rtt",
       [&](int ready) {
-        send_token(ready);
+        SendToken(ready);
         std::vector<char> buf(size);
         for (;;) {
           ssize_t n = ::mq_receive(req.get(), buf.data(), size, nullptr);
-          if (n < 0) throw_errno("server mq_receive");
+          if (n < 0) ThrowErrno("server mq_receive");
           if (n == 0) break;  // the client's end marker
           if (::mq_send(rep.get(), buf.data(), size_t(n), 0) != 0) {
-            throw_errno("server mq_send");
+            ThrowErrno("server mq_send");
           }
         }
       },
       [&] {
         mqd_t in = rep.get(), out = req.get();
-        client_loop(cfg, samples,
-                    [=](const char* m, size_t n, char* r, size_t) -> size_t {
-                      if (::mq_send(out, m, n, 0) != 0)
-                        throw_errno("client mq_send");
-                      ssize_t got = ::mq_receive(in, r, n, nullptr);
-                      if (got < 0) throw_errno("client mq_receive");
-                      return size_t(got);
-                    });
-        if (::mq_send(out, "", 0, 0) != 0) throw_errno("client mq_send end");
+        ClientLoop(cfg, samples,
+                   [=](const char* m, size_t n, char* r, size_t) -> size_t {
+                     if (::mq_send(out, m, n, 0) != 0)
+                       ThrowErrno("client mq_send");
+                     ssize_t got = ::mq_receive(in, r, n, nullptr);
+                     if (got < 0) ThrowErrno("client mq_receive");
+                     return size_t(got);
+                   });
+        if (::mq_send(out, "", 0, 0) != 0) ThrowErrno("client mq_send end");
       },
       [&] {
-        req.close();
-        rep.close();
+        req.Close();
+        rep.Close();
       });
-  return samples.copy();
+  return samples.Copy();
 }
 
 namespace {
 
 // The client side of both lpcfs round trips: connect, then write a
-// request and read the reply, timed by client_loop.
-void lpcfs_client(const Config& cfg, SharedSamples& samples,
-                  const std::string& path) {
+// request and read the reply, timed by ClientLoop.
+void LpcfsClient(const Config& cfg, SharedSamples& samples,
+                 const std::string& path) {
   Fd port(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-  if (!port) throw_errno("connect to " + path);
+  if (!port) ThrowErrno("connect to " + path);
   int fd = port.get();
-  client_loop(cfg, samples, [fd](const char* m, size_t n, char* r, size_t cap) {
-    write_message(fd, m, n, "client write");
-    return read_message(fd, r, cap, "client read");
+  ClientLoop(cfg, samples, [fd](const char* m, size_t n, char* r, size_t cap) {
+    WriteMessage(fd, m, n, "client write");
+    return ReadMessage(fd, r, cap, "client read");
   });
 }
 
 }  // namespace
 
-std::vector<uint64_t> rtt_lpcfs(const Config& cfg) {
+std::vector<uint64_t> RttLpcfs(const Config& cfg) {
   SharedSamples samples(cfg.iterations);
-  std::string path = port_path(cfg, "rtt");
-  run_pair(
+  std::string path = PortPath(cfg, "rtt");
+  RunPair(
       cfg, "lpcfs rtt",
       [&](int ready) {
-        Fd handle = create_port(path);
-        send_token(ready);
+        Fd handle = CreatePort(path);
+        SendToken(ready);
         char buf[LPC_RECORD_MAX];
         for (;;) {
-          Record r = read_record(handle.get(), buf);
+          Record r = ReadRecord(handle.get(), buf);
           switch (r.header.type) {
             case LPC_REC_CONNECT:
-              accept_connect(handle.get(), r);
+              AcceptConnect(handle.get(), r);
               break;
             case LPC_REC_MESSAGE:
-              write_record(handle.get(), LPC_REC_REPLY, r.header.conn_id,
-                           r.header.msg_id, r.payload, r.header.length);
+              WriteRecord(handle.get(), LPC_REC_REPLY, r.header.conn_id,
+                          r.header.msg_id, r.payload, r.header.length);
               break;
             case LPC_REC_DISCONNECT:
               return;
             default:
-              unexpected(r, "on the server handle");
+              Unexpected(r, "on the server handle");
           }
         }
       },
-      [&] { lpcfs_client(cfg, samples, path); }, [] {});
-  return samples.copy();
+      [&] { LpcfsClient(cfg, samples, path); }, [] {});
+  return samples.Copy();
 }
 
-std::vector<uint64_t> rtt_lpcfs_bound(const Config& cfg) {
+std::vector<uint64_t> RttLpcfsBound(const Config& cfg) {
   SharedSamples samples(cfg.iterations);
-  std::string path = port_path(cfg, "rtt-bound");
-  run_pair(
+  std::string path = PortPath(cfg, "rtt-bound");
+  RunPair(
       cfg, "lpcfs bound rtt",
       [&](int ready) {
-        Fd handle = create_port(path);
-        send_token(ready);
+        Fd handle = CreatePort(path);
+        SendToken(ready);
         char buf[LPC_RECORD_MAX];
-        Record r = read_record(handle.get(), buf);
-        if (r.header.type != LPC_REC_CONNECT) unexpected(r, "before CONNECT");
+        Record r = ReadRecord(handle.get(), buf);
+        if (r.header.type != LPC_REC_CONNECT) Unexpected(r, "before CONNECT");
         uint64_t id = r.header.conn_id;
-        accept_connect(handle.get(), r);
+        AcceptConnect(handle.get(), r);
         std::string conn =
             cfg.mount + "/" LPC_CONN_DIR "/" + std::to_string(id);
         Fd bound(::open(conn.c_str(), O_RDWR | O_CLOEXEC));
-        if (!bound) throw_errno("open " + conn);
+        if (!bound) ThrowErrno("open " + conn);
         char msg[LPC_MAX_MESSAGE + 1];
-        while (size_t n = read_message(bound.get(), msg, sizeof msg,
-                                       "server read .conn")) {
-          write_message(bound.get(), msg, n, "server write .conn");
+        while (size_t n = ReadMessage(bound.get(), msg, sizeof msg,
+                                      "server read .conn")) {
+          WriteMessage(bound.get(), msg, n, "server write .conn");
         }
         bound.reset();
-        r = read_record(handle.get(), buf);
+        r = ReadRecord(handle.get(), buf);
         if (r.header.type != LPC_REC_DISCONNECT || r.header.conn_id != id) {
-          unexpected(r, "after the bound connection ended");
+          Unexpected(r, "after the bound connection ended");
         }
       },
-      [&] { lpcfs_client(cfg, samples, path); }, [] {});
-  return samples.copy();
+      [&] { LpcfsClient(cfg, samples, path); }, [] {});
+  return samples.Copy();
 }
 
-std::vector<uint64_t> fuse_request_statfs(const Config& cfg) {
+std::vector<uint64_t> FuseRequestStatfs(const Config& cfg) {
   SharedSamples samples(cfg.iterations);
-  Child c = spawn("lpcfs statfs client", [&] {
-    pin_to(cfg.client_cpu);
+  Child c = Spawn("lpcfs statfs client", [&] {
+    PinTo(cfg.client_cpu);
     struct statfs st;
     size_t total = cfg.warmup + cfg.iterations;
     for (size_t i = 0; i < total; ++i) {
-      uint64_t t0 = now_ns();
-      check(::statfs(cfg.mount.c_str(), &st), "statfs " + cfg.mount);
-      uint64_t t1 = now_ns();
+      uint64_t t0 = NowNs();
+      Check(::statfs(cfg.mount.c_str(), &st), "statfs " + cfg.mount);
+      uint64_t t1 = NowNs();
       if (i >= cfg.warmup) samples.data()[i - cfg.warmup] = t1 - t0;
     }
   });
-  wait_all({&c}, Clock::now() + cfg.timeout);
-  return samples.copy();
+  WaitAll({&c}, Clock::now() + cfg.timeout);
+  return samples.Copy();
 }
 
 // ---------------------------------------------------------------------------
@@ -452,14 +452,14 @@ namespace {
 // Shared shape of both connect figures. `serve(ready, done)` handles
 // connections and sends a token on `done` after each one ended; `open_once`
 // opens one connection and returns its fd.
-ConnectSamples connect_cycle(const Config& cfg, const std::string& what,
-                             const std::function<void(int, int)>& serve,
-                             const std::function<Fd()>& open_once) {
+ConnectSamples ConnectCycle(const Config& cfg, const std::string& what,
+                            const std::function<void(int, int)>& serve,
+                            const std::function<Fd()>& open_once) {
   SharedSamples cycle(cfg.connect_iterations), call(cfg.connect_iterations),
       close(cfg.connect_iterations);
-  Pipe done = make_pipe();
+  Pipe done = MakePipe();
   Fd &done_r = done.read_end, &done_w = done.write_end;
-  run_pair(
+  RunPair(
       cfg, what,
       [&](int ready) {
         done_r.reset();
@@ -469,13 +469,13 @@ ConnectSamples connect_cycle(const Config& cfg, const std::string& what,
         done_w.reset();
         size_t total = cfg.connect_warmup + cfg.connect_iterations;
         for (size_t i = 0; i < total; ++i) {
-          uint64_t t0 = now_ns();
+          uint64_t t0 = NowNs();
           Fd fd = open_once();
-          uint64_t t1 = now_ns();
+          uint64_t t1 = NowNs();
           fd.reset();
-          uint64_t t2 = now_ns();
-          receive_token(done_r.get());
-          uint64_t t3 = now_ns();
+          uint64_t t2 = NowNs();
+          ReceiveToken(done_r.get());
+          uint64_t t3 = NowNs();
           if (i >= cfg.connect_warmup) {
             cycle.data()[i - cfg.connect_warmup] = t3 - t0;
             call.data()[i - cfg.connect_warmup] = t1 - t0;
@@ -487,50 +487,50 @@ ConnectSamples connect_cycle(const Config& cfg, const std::string& what,
         done_r.reset();
         done_w.reset();
       });
-  return {cycle.copy(), call.copy(), close.copy()};
+  return {cycle.Copy(), call.Copy(), close.Copy()};
 }
 
 }  // namespace
 
-ConnectSamples connect_lpcfs(const Config& cfg, bool auto_accept) {
-  std::string path = port_path(cfg, auto_accept ? "connect-auto" : "connect");
+ConnectSamples ConnectLpcfs(const Config& cfg, bool auto_accept) {
+  std::string path = PortPath(cfg, auto_accept ? "connect-auto" : "connect");
   size_t total = cfg.connect_warmup + cfg.connect_iterations;
-  return connect_cycle(
+  return ConnectCycle(
       cfg, auto_accept ? "lpcfs auto-accept connect" : "lpcfs connect",
       [&](int ready, int done) {
-        Fd handle = create_port(path);
+        Fd handle = CreatePort(path);
         if (auto_accept) {
           lpc_record h{};
           h.type = LPC_REC_PORT_OPTIONS;
           h.flags = LPC_PORT_AUTO_ACCEPT;
-          write_message(handle.get(), reinterpret_cast<const char*>(&h),
-                        sizeof h, "set LPC_PORT_AUTO_ACCEPT");
+          WriteMessage(handle.get(), reinterpret_cast<const char*>(&h),
+                       sizeof h, "set LPC_PORT_AUTO_ACCEPT");
         }
-        send_token(ready);
+        SendToken(ready);
         char buf[LPC_RECORD_MAX];
         for (size_t ended = 0; ended < total;) {
-          Record r = read_record(handle.get(), buf);
+          Record r = ReadRecord(handle.get(), buf);
           switch (r.header.type) {
             case LPC_REC_CONNECT:
-              accept_connect(handle.get(), r);
+              AcceptConnect(handle.get(), r);
               break;
             case LPC_REC_DISCONNECT:
               ++ended;
-              send_token(done);
+              SendToken(done);
               break;
             default:
-              unexpected(r, "in the connect cycle");
+              Unexpected(r, "in the connect cycle");
           }
         }
       },
       [&] {
         Fd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-        if (!fd) throw_errno("connect to " + path);
+        if (!fd) ThrowErrno("connect to " + path);
         return fd;
       });
 }
 
-ConnectSamples connect_unix_seqpacket(const Config& cfg) {
+ConnectSamples ConnectUnixSeqpacket(const Config& cfg) {
   // Abstract address: nothing on disk to clean up.
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -539,29 +539,29 @@ ConnectSamples connect_unix_seqpacket(const Config& cfg) {
   socklen_t len = socklen_t(offsetof(sockaddr_un, sun_path) + 1 + name.size());
   auto* sa = reinterpret_cast<const sockaddr*>(&addr);
   size_t total = cfg.connect_warmup + cfg.connect_iterations;
-  return connect_cycle(
+  return ConnectCycle(
       cfg, "unix socket connect",
       [&](int ready, int done) {
         Fd listener(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-        if (!listener) throw_errno("socket");
-        check(::bind(listener.get(), sa, len), "bind");
-        check(::listen(listener.get(), 128), "listen");
-        send_token(ready);
+        if (!listener) ThrowErrno("socket");
+        Check(::bind(listener.get(), sa, len), "bind");
+        Check(::listen(listener.get(), 128), "listen");
+        SendToken(ready);
         char buf[16];
         for (size_t i = 0; i < total; ++i) {
           Fd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-          if (!conn) throw_errno("accept");
-          if (read_message(conn.get(), buf, sizeof buf, "server read") != 0) {
+          if (!conn) ThrowErrno("accept");
+          if (ReadMessage(conn.get(), buf, sizeof buf, "server read") != 0) {
             throw std::runtime_error("unexpected data on connection");
           }
           conn.reset();
-          send_token(done);
+          SendToken(done);
         }
       },
       [&] {
         Fd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-        if (!fd) throw_errno("socket");
-        check(::connect(fd.get(), sa, len), "connect");
+        if (!fd) ThrowErrno("socket");
+        Check(::connect(fd.get(), sa, len), "connect");
         return fd;
       });
 }

@@ -32,20 +32,20 @@ struct Unavailable : std::runtime_error {
 
 // Round trip: the client writes message_size bytes, the server echoes them
 // back, the client reads them. One sample per round trip.
-std::vector<uint64_t> rtt_unix_seqpacket(const Config& cfg);
-std::vector<uint64_t> rtt_pipe(const Config& cfg);
-std::vector<uint64_t> rtt_mqueue(const Config& cfg);
+std::vector<uint64_t> RttUnixSeqpacket(const Config& cfg);
+std::vector<uint64_t> RttPipe(const Config& cfg);
+std::vector<uint64_t> RttMqueue(const Config& cfg);
 // Client: write()+read() on its communication port. Server: reads
 // LPC_REC_MESSAGE records from the server handle, writes LPC_REC_REPLY.
-std::vector<uint64_t> rtt_lpcfs(const Config& cfg);
-// As rtt_lpcfs, but the server opens .conn/ID and echoes with plain
+std::vector<uint64_t> RttLpcfs(const Config& cfg);
+// As RttLpcfs, but the server opens .conn/ID and echoes with plain
 // read()/write() on it (the bound server communication port).
-std::vector<uint64_t> rtt_lpcfs_bound(const Config& cfg);
+std::vector<uint64_t> RttLpcfsBound(const Config& cfg);
 
 // The floor of any lpcfs call: one FUSE request the daemon answers at once
 // (statfs of the mount), in a client process of its own. Two context
 // switches per sample, like a socket round trip.
-std::vector<uint64_t> fuse_request_statfs(const Config& cfg);
+std::vector<uint64_t> FuseRequestStatfs(const Config& cfg);
 
 struct ConnectSamples {
   // open/connect, close, and the server has seen the end of the connection
@@ -61,9 +61,9 @@ struct ConnectSamples {
 // returns -> client close() -> server reads DISCONNECT. With auto_accept the
 // port accepts by itself (LPC_PORT_AUTO_ACCEPT): open() does not wait for
 // the server, which still reads CONNECT and DISCONNECT.
-ConnectSamples connect_lpcfs(const Config& cfg, bool auto_accept);
+ConnectSamples ConnectLpcfs(const Config& cfg, bool auto_accept);
 // Unix SOCK_SEQPACKET: client socket()+connect() -> server accept() ->
 // client close() -> server read() returns 0, close().
-ConnectSamples connect_unix_seqpacket(const Config& cfg);
+ConnectSamples ConnectUnixSeqpacket(const Config& cfg);
 
 }  // namespace lpcbench

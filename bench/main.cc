@@ -86,32 +86,32 @@ struct Options {
   std::set<std::string> only;
 };
 
-[[noreturn]] void usage_error(const std::string& msg) {
+[[noreturn]] void UsageError(const std::string& msg) {
   std::fprintf(stderr, "lpc-bench: %s\n%s", msg.c_str(), kUsage);
   std::exit(2);
 }
 
-size_t parse_count(const std::string& opt, const std::string& text, size_t min,
-                   size_t max) {
+size_t ParseCount(const std::string& opt, const std::string& text, size_t min,
+                  size_t max) {
   char* end = nullptr;
   errno = 0;
   unsigned long long v = std::strtoull(text.c_str(), &end, 10);
   if (errno != 0 || text.empty() || *end != '\0' || text[0] == '-' || v < min ||
       v > max) {
-    usage_error(opt + " wants a number in " + std::to_string(min) + ".." +
-                std::to_string(max) + ", not '" + text + "'");
+    UsageError(opt + " wants a number in " + std::to_string(min) + ".." +
+               std::to_string(max) + ", not '" + text + "'");
   }
   return size_t(v);
 }
 
-std::vector<std::string> split(const std::string& s, char sep) {
+std::vector<std::string> Split(const std::string& s, char sep) {
   std::vector<std::string> parts;
   std::stringstream ss(s);
   for (std::string part; std::getline(ss, part, sep);) parts.push_back(part);
   return parts;
 }
 
-Options parse_options(int argc, char** argv) {
+Options ParseOptions(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -129,11 +129,11 @@ Options parse_options(int argc, char** argv) {
       value = a.substr(eq + 1);
       a = a.substr(0, eq);
     } else if (kValueOptions.count(a) == 0) {
-      usage_error("unknown option " + a);
+      UsageError("unknown option " + a);
     } else if (i + 1 < argc) {
       value = argv[++i];
     } else {
-      usage_error("option " + a + " needs a value");
+      UsageError("option " + a + " needs a value");
     }
     constexpr size_t kMax = 100'000'000;
     if (a == "--mount") {
@@ -141,38 +141,37 @@ Options parse_options(int argc, char** argv) {
     } else if (a == "--lpcfs") {
       o.lpcfs = value;
     } else if (a == "--iterations") {
-      o.cfg.iterations = parse_count(a, value, 1, kMax);
+      o.cfg.iterations = ParseCount(a, value, 1, kMax);
     } else if (a == "--connect-iterations") {
-      o.connect_iterations = parse_count(a, value, 1, kMax);
+      o.connect_iterations = ParseCount(a, value, 1, kMax);
     } else if (a == "--rounds") {
-      o.rounds = parse_count(a, value, 1, 1000);
+      o.rounds = ParseCount(a, value, 1, 1000);
     } else if (a == "--warmup") {
-      o.warmup = parse_count(a, value, 0, kMax);
+      o.warmup = ParseCount(a, value, 0, kMax);
     } else if (a == "--connect-warmup") {
-      o.connect_warmup = parse_count(a, value, 0, kMax);
+      o.connect_warmup = ParseCount(a, value, 0, kMax);
     } else if (a == "--size") {
-      o.cfg.message_size = parse_count(a, value, 1, 256);
+      o.cfg.message_size = ParseCount(a, value, 1, 256);
     } else if (a == "--timeout") {
-      o.cfg.timeout = std::chrono::seconds(parse_count(a, value, 1, 86'400));
+      o.cfg.timeout = std::chrono::seconds(ParseCount(a, value, 1, 86'400));
     } else if (a == "--pin") {
-      auto cpus = split(value, ',');
+      auto cpus = Split(value, ',');
       if (cpus.size() < 2 || cpus.size() > 3) {
-        usage_error("--pin wants CLIENT_CPU,SERVER_CPU[,DAEMON_CPU]");
+        UsageError("--pin wants CLIENT_CPU,SERVER_CPU[,DAEMON_CPU]");
       }
-      o.cfg.client_cpu = int(parse_count(a, cpus[0], 0, 4095));
-      o.cfg.server_cpu = int(parse_count(a, cpus[1], 0, 4095));
-      if (cpus.size() == 3)
-        o.daemon_cpu = int(parse_count(a, cpus[2], 0, 4095));
+      o.cfg.client_cpu = int(ParseCount(a, cpus[0], 0, 4095));
+      o.cfg.server_cpu = int(ParseCount(a, cpus[1], 0, 4095));
+      if (cpus.size() == 3) o.daemon_cpu = int(ParseCount(a, cpus[2], 0, 4095));
     } else if (a == "--only") {
-      for (auto& g : split(value, ',')) {
+      for (auto& g : Split(value, ',')) {
         if (std::find(kAllGroups.begin(), kAllGroups.end(), g) ==
             kAllGroups.end()) {
-          usage_error("unknown measurement '" + g + "' in --only");
+          UsageError("unknown measurement '" + g + "' in --only");
         }
         o.only.insert(g);
       }
     } else {
-      usage_error("unknown option " + a);
+      UsageError("unknown option " + a);
     }
   }
   if (!o.connect_iterations) {
@@ -195,19 +194,19 @@ struct Summary {
 };
 
 // Nearest-rank percentile of sorted samples.
-double percentile(const std::vector<uint64_t>& sorted, double p) {
+double Percentile(const std::vector<uint64_t>& sorted, double p) {
   size_t rank = size_t(std::ceil(p * double(sorted.size())));
   rank = std::clamp<size_t>(rank, 1, sorted.size());
   return double(sorted[rank - 1]) / 1000.0;
 }
 
-Summary summarize(std::vector<uint64_t> ns) {
+Summary Summarize(std::vector<uint64_t> ns) {
   Summary s;
   if (ns.empty()) return s;
   std::sort(ns.begin(), ns.end());
   s.n = ns.size();
-  s.p50 = percentile(ns, 0.50);
-  s.p99 = percentile(ns, 0.99);
+  s.p50 = Percentile(ns, 0.50);
+  s.p99 = Percentile(ns, 0.99);
   s.max = double(ns.back()) / 1000.0;
   s.mean =
       std::accumulate(ns.begin(), ns.end(), 0.0) / double(ns.size()) / 1000.0;
@@ -233,7 +232,7 @@ struct Step {
   bool dead = false;  // failed or unavailable: not run again
 };
 
-std::vector<Step> make_steps() {
+std::vector<Step> MakeSteps() {
   using Samples = std::vector<std::vector<uint64_t>>;
   auto one = [](std::vector<uint64_t> (*f)(const Config&)) {
     return [f](const Config& c) { return Samples{f(c)}; };
@@ -253,34 +252,34 @@ std::vector<Step> make_steps() {
   std::vector<Step> steps;
   steps.push_back({"uds",
                    {fig("uds_rtt", "unix seqpacket round trip", "uds_rtt", "")},
-                   one(rtt_unix_seqpacket)});
+                   one(RttUnixSeqpacket)});
   steps.push_back({"pipe",
                    {fig("pipe_rtt", "pipe pair round trip", "uds_rtt",
                         "pipe_rtt_ratio_vs_uds")},
-                   one(rtt_pipe)});
+                   one(RttPipe)});
   steps.push_back({"mq",
                    {fig("mq_rtt", "posix mqueue round trip", "uds_rtt",
                         "mq_rtt_ratio_vs_uds")},
-                   one(rtt_mqueue)});
+                   one(RttMqueue)});
   steps.push_back({"lpcfs",
                    {fig("lpcfs_rtt", "lpcfs round trip (handle, REPLY)",
                         "uds_rtt", "rtt_ratio_vs_uds")},
-                   one(rtt_lpcfs)});
+                   one(RttLpcfs)});
   steps.push_back({"lpcfs-bound",
                    {fig("lpcfs_bound_rtt", "lpcfs round trip (.conn/ID bound)",
                         "uds_rtt", "lpcfs_bound_rtt_ratio_vs_uds")},
-                   one(rtt_lpcfs_bound)});
+                   one(RttLpcfsBound)});
   steps.push_back({"statfs",
                    {fig("lpcfs_statfs", "lpcfs one FUSE request (statfs)",
                         "uds_rtt", "statfs_ratio_vs_uds")},
-                   one(fuse_request_statfs)});
+                   one(FuseRequestStatfs)});
   steps.push_back(
       {"connect-uds",
        {fig("uds_connect", "unix seqpacket connect cycle", "uds_connect", ""),
         fig("uds_connect_call", "  of which connect() call", "uds_connect_call",
             ""),
         fig("uds_close_call", "  of which close() call", "uds_close_call", "")},
-       [two](const Config& c) { return two(connect_unix_seqpacket(c)); }});
+       [two](const Config& c) { return two(ConnectUnixSeqpacket(c)); }});
   steps.push_back(
       {"connect-lpcfs",
        {fig("lpcfs_connect", "lpcfs connect cycle", "uds_connect",
@@ -289,7 +288,7 @@ std::vector<Step> make_steps() {
             "open_call_ratio_vs_uds"),
         fig("lpcfs_close_call", "  of which close() call", "uds_close_call",
             "close_call_ratio_vs_uds")},
-       [two](const Config& c) { return two(connect_lpcfs(c, false)); }});
+       [two](const Config& c) { return two(ConnectLpcfs(c, false)); }});
   steps.push_back(
       {"connect-lpcfs-auto",
        {fig("lpcfs_auto_connect", "lpcfs connect cycle, auto-accept",
@@ -298,11 +297,11 @@ std::vector<Step> make_steps() {
             "uds_connect_call", "auto_open_call_ratio_vs_uds"),
         fig("lpcfs_auto_close_call", "  of which close() call",
             "uds_close_call", "")},
-       [two](const Config& c) { return two(connect_lpcfs(c, true)); }});
+       [two](const Config& c) { return two(ConnectLpcfs(c, true)); }});
   return steps;
 }
 
-void print_report(const std::vector<Figure>& figures) {
+void PrintReport(const std::vector<Figure>& figures) {
   std::map<std::string, const Figure*> by_name;
   for (auto& f : figures) by_name[f.name] = &f;
   auto summary_of = [&](const std::string& name) -> const Summary* {
@@ -362,7 +361,7 @@ void print_report(const std::vector<Figure>& figures) {
   }
 }
 
-std::string first_line_of(const char* path) {
+std::string FirstLineOf(const char* path) {
   std::ifstream in(path);
   std::string line;
   std::getline(in, line);
@@ -371,11 +370,11 @@ std::string first_line_of(const char* path) {
 
 // `total` split over `rounds`: round r gets its share, the remainder goes
 // to the first rounds.
-size_t share(size_t total, size_t rounds, size_t r) {
+size_t Share(size_t total, size_t rounds, size_t r) {
   return total / rounds + (r < total % rounds ? 1 : 0);
 }
 
-int run(const Options& o) {
+int Run(const Options& o) {
   auto wants = [&](const std::string& g) { return o.only.count(g) > 0; };
   bool needs_lpcfs = wants("lpcfs") || wants("lpcfs-bound") ||
                      wants("statfs") || wants("connect-lpcfs") ||
@@ -394,7 +393,7 @@ int run(const Options& o) {
       o.connect_warmup.value_or(cc_round / 10));
   std::printf("machine: Linux %s, %ld CPUs online, load average %s\n",
               u.release, ::sysconf(_SC_NPROCESSORS_ONLN),
-              first_line_of("/proc/loadavg").c_str());
+              FirstLineOf("/proc/loadavg").c_str());
   if (cfg.client_cpu >= 0) {
     std::printf("pinned: clients to CPU %d, servers to CPU %d", cfg.client_cpu,
                 cfg.server_cpu);
@@ -408,8 +407,8 @@ int run(const Options& o) {
       cfg.mount = o.mount;
       std::printf("lpcfs: existing mount %s\n", cfg.mount.c_str());
     } else {
-      std::string lpcfs = o.lpcfs.empty() ? default_lpcfs_path() : o.lpcfs;
-      enter_private_mount_namespace();
+      std::string lpcfs = o.lpcfs.empty() ? DefaultLpcfsPath() : o.lpcfs;
+      EnterPrivateMountNamespace();
       own.emplace(lpcfs, o.lpcfs_args, std::chrono::seconds(10), o.daemon_cpu);
       cfg.mount = own->dir();
       std::printf("lpcfs: started %s at %s (pid %d, private mount namespace)\n",
@@ -417,12 +416,12 @@ int run(const Options& o) {
     }
   }
 
-  std::vector<Step> steps = make_steps();
+  std::vector<Step> steps = MakeSteps();
   bool failed = false;
   for (size_t r = 0; r < o.rounds; ++r) {
     Config rc = cfg;
-    rc.iterations = share(cfg.iterations, o.rounds, r);
-    rc.connect_iterations = share(cfg.connect_iterations, o.rounds, r);
+    rc.iterations = Share(cfg.iterations, o.rounds, r);
+    rc.connect_iterations = Share(cfg.connect_iterations, o.rounds, r);
     rc.warmup = o.warmup.value_or(rc.iterations / 10);
     rc.connect_warmup = o.connect_warmup.value_or(rc.connect_iterations / 10);
     std::printf("round %zu/%zu:", r + 1, o.rounds);
@@ -452,7 +451,7 @@ int run(const Options& o) {
         step.dead = true;
         failed = true;
       }
-      if (own && !own->daemon_alive()) {
+      if (own && !own->DaemonAlive()) {
         std::fprintf(stderr, "\nlpc-bench: lpcfs exited during %s\n",
                      step.group);
         failed = true;
@@ -466,14 +465,14 @@ int run(const Options& o) {
   for (auto& step : steps) {
     if (!wants(step.group)) continue;
     for (auto& f : step.figures) {
-      if (f.problem.empty()) f.summary = summarize(std::move(f.samples));
+      if (f.problem.empty()) f.summary = Summarize(std::move(f.samples));
       figures.push_back(std::move(f));
     }
   }
-  print_report(figures);
+  PrintReport(figures);
   std::fflush(stdout);
-  if (own) own->teardown();
-  reap_leftover_children();
+  if (own) own->Teardown();
+  ReapLeftoverChildren();
   return failed ? 1 : 0;
 }
 
@@ -482,10 +481,10 @@ int run(const Options& o) {
 
 int main(int argc, char** argv) {
   using namespace lpcbench;
-  Options o = parse_options(argc, argv);
-  install_interrupt_cleanup(&OwnMount::emergency_teardown);
+  Options o = ParseOptions(argc, argv);
+  InstallInterruptCleanup(&OwnMount::EmergencyTeardown);
   try {
-    return run(o);
+    return Run(o);
   } catch (const std::exception& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "lpc-bench: %s\n", e.what());

@@ -33,7 +33,7 @@ volatile pid_t g_daemon = -1;
 // than statfs(): statfs on the mount is a FUSE request, and a hung daemon
 // would hang the teardown meant to end it. (`dir` is a mkdtemp name, so it
 // needs none of mountinfo's octal escapes.)
-bool is_mounted(const std::string& dir) {
+bool IsMounted(const std::string& dir) {
   std::FILE* f = std::fopen("/proc/self/mountinfo", "r");
   if (f == nullptr) return true;  // unknown: try to unmount anyway
   bool found = false;
@@ -53,7 +53,7 @@ bool is_mounted(const std::string& dir) {
 
 // Waits up to `timeout` for `pid` to exit; returns whether it did (and its
 // status in *status).
-bool wait_exit(pid_t pid, std::chrono::milliseconds timeout, int* status) {
+bool WaitExit(pid_t pid, std::chrono::milliseconds timeout, int* status) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   Fd pidfd(int(::syscall(SYS_pidfd_open, pid, 0)));
   for (;;) {
@@ -72,7 +72,7 @@ bool wait_exit(pid_t pid, std::chrono::milliseconds timeout, int* status) {
 }
 
 // Runs `fusermount3 -u dir`, quietly, for at most five seconds.
-void run_fusermount_unmount(const std::string& dir) {
+void RunFusermountUnmount(const std::string& dir) {
   pid_t pid = ::fork();
   if (pid < 0) return;
   if (pid == 0) {
@@ -86,7 +86,7 @@ void run_fusermount_unmount(const std::string& dir) {
     _exit(127);
   }
   int status;
-  if (!wait_exit(pid, std::chrono::seconds(5), &status)) {
+  if (!WaitExit(pid, std::chrono::seconds(5), &status)) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, &status, 0);
   }
@@ -94,14 +94,14 @@ void run_fusermount_unmount(const std::string& dir) {
 
 }  // namespace
 
-std::string default_lpcfs_path() {
+std::string DefaultLpcfsPath() {
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) return "lpcfs";
   return (exe.parent_path() / ".." / "fs" / "lpcfs").lexically_normal();
 }
 
-void enter_private_mount_namespace() {
+void EnterPrivateMountNamespace() {
   if (::unshare(CLONE_NEWNS) != 0) {
     throw std::system_error(
         errno, std::generic_category(),
@@ -109,7 +109,7 @@ void enter_private_mount_namespace() {
         "--mount DIR of a running lpcfs)");
   }
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-    throw_errno("make / private in the new mount namespace");
+    ThrowErrno("make / private in the new mount namespace");
   }
 }
 
@@ -123,7 +123,7 @@ OwnMount::OwnMount(const std::string& lpcfs,
                                 "or --mount DIR)");
   }
   char tmpl[] = "/tmp/lpc-bench.XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) throw_errno("mkdtemp");
+  if (::mkdtemp(tmpl) == nullptr) ThrowErrno("mkdtemp");
   dir_ = tmpl;
   log_ = dir_ + ".log";
   std::snprintf(g_dir, sizeof g_dir, "%s", dir_.c_str());
@@ -132,7 +132,7 @@ OwnMount::OwnMount(const std::string& lpcfs,
   try {
     Fd log(
         ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (!log) throw_errno("create " + log_);
+    if (!log) ThrowErrno("create " + log_);
 
     std::vector<std::string> argv_strings{lpcfs, "-f"};
     argv_strings.insert(argv_strings.end(), args.begin(), args.end());
@@ -144,7 +144,7 @@ OwnMount::OwnMount(const std::string& lpcfs,
     std::fflush(stdout);
     std::fflush(stderr);
     pid_t parent = ::getpid();
-    daemon_ = check(::fork(), "fork lpcfs");
+    daemon_ = Check(::fork(), "fork lpcfs");
     if (daemon_ == 0) {
       // Own process group: a terminal's Ctrl-C reaches only lpc-bench,
       // which then unmounts in order. PDEATHSIG covers a killed lpc-bench;
@@ -179,7 +179,7 @@ OwnMount::OwnMount(const std::string& lpcfs,
       if (::statfs(dir_.c_str(), &st) == 0 && st.f_type == kFuseSuperMagic) {
         break;
       }
-      if (!daemon_alive()) {
+      if (!DaemonAlive()) {
         throw std::runtime_error("lpcfs exited before mounting");
       }
       if (std::chrono::steady_clock::now() >= deadline) {
@@ -189,14 +189,14 @@ OwnMount::OwnMount(const std::string& lpcfs,
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   } catch (...) {
-    // teardown() prints the log itself if the daemon died.
-    if (daemon_alive()) print_log("lpcfs did not mount");
-    teardown();
+    // Teardown() prints the log itself if the daemon died.
+    if (DaemonAlive()) PrintLog("lpcfs did not mount");
+    Teardown();
     throw;
   }
 }
 
-bool OwnMount::daemon_alive() {
+bool OwnMount::DaemonAlive() {
   if (daemon_ <= 0 || daemon_reaped_) return false;
   int status;
   if (::waitpid(daemon_, &status, WNOHANG) == daemon_) {
@@ -208,7 +208,7 @@ bool OwnMount::daemon_alive() {
   return true;
 }
 
-void OwnMount::print_log(const char* why) noexcept {
+void OwnMount::PrintLog(const char* why) noexcept {
   std::FILE* f = std::fopen(log_.c_str(), "r");
   if (f == nullptr) return;
   std::fprintf(stderr, "lpc-bench: %s; lpcfs log (%s):\n", why, log_.c_str());
@@ -219,21 +219,21 @@ void OwnMount::print_log(const char* why) noexcept {
   std::fclose(f);
 }
 
-void OwnMount::teardown() noexcept {
+void OwnMount::Teardown() noexcept {
   if (torn_down_ || dir_.empty()) return;
   torn_down_ = true;
 
-  bool died_early = daemon_ > 0 && !daemon_alive();
-  if (is_mounted(dir_)) {
-    run_fusermount_unmount(dir_);
-    if (is_mounted(dir_)) ::umount2(dir_.c_str(), MNT_DETACH);
+  bool died_early = daemon_ > 0 && !DaemonAlive();
+  if (IsMounted(dir_)) {
+    RunFusermountUnmount(dir_);
+    if (IsMounted(dir_)) ::umount2(dir_.c_str(), MNT_DETACH);
   }
   if (daemon_ > 0 && !daemon_reaped_) {
     int status = 0;
     // Unmounting ends the daemon's session loop; give it a moment first.
-    if (!wait_exit(daemon_, std::chrono::seconds(2), &status)) {
+    if (!WaitExit(daemon_, std::chrono::seconds(2), &status)) {
       ::kill(daemon_, SIGTERM);
-      if (!wait_exit(daemon_, std::chrono::seconds(2), &status)) {
+      if (!WaitExit(daemon_, std::chrono::seconds(2), &status)) {
         ::kill(daemon_, SIGKILL);
         ::waitpid(daemon_, &status, 0);
       }
@@ -247,7 +247,7 @@ void OwnMount::teardown() noexcept {
       std::fprintf(stderr, "lpc-bench: lpcfs died during the run (%s)\n",
                    strsignal(WTERMSIG(daemon_status_)));
     }
-    print_log("lpcfs exited during the run");
+    PrintLog("lpcfs exited during the run");
   }
   ::rmdir(dir_.c_str());
   ::unlink(log_.c_str());
@@ -255,7 +255,7 @@ void OwnMount::teardown() noexcept {
   g_log[0] = '\0';
 }
 
-void OwnMount::emergency_teardown() {
+void OwnMount::EmergencyTeardown() {
   if (g_dir[0] != '\0') ::umount2(g_dir, MNT_DETACH);
   pid_t d = g_daemon;
   if (d > 0) ::kill(d, SIGKILL);

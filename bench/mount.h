@@ -14,21 +14,21 @@ namespace lpcbench {
 constexpr long kFuseSuperMagic = 0x65735546;
 
 // ../fs/lpcfs next to this executable's directory (via /proc/self/exe).
-std::string default_lpcfs_path();
+std::string DefaultLpcfsPath();
 
 // Moves this process into a new mount namespace whose mounts do not
 // propagate back to the host (like `unshare -m --propagation private`).
 // Needs CAP_SYS_ADMIN; throws with a hint otherwise.
-void enter_private_mount_namespace();
+void EnterPrivateMountNamespace();
 
 class OwnMount {
  public:
   // Creates a temporary directory, starts `lpcfs -f [args...] DIR` (pinned
   // to `cpu` unless it is -1) and waits until DIR is a FUSE mount. Call
-  // enter_private_mount_namespace() first.
+  // EnterPrivateMountNamespace() first.
   OwnMount(const std::string& lpcfs, const std::vector<std::string>& args,
            std::chrono::seconds ready_timeout, int cpu = -1);
-  ~OwnMount() { teardown(); }
+  ~OwnMount() { Teardown(); }
   OwnMount(const OwnMount&) = delete;
   OwnMount& operator=(const OwnMount&) = delete;
 
@@ -36,20 +36,20 @@ class OwnMount {
   pid_t daemon_pid() const { return daemon_; }
 
   // Whether the daemon is still running (false after a crash).
-  bool daemon_alive();
+  bool DaemonAlive();
 
   // Unmounts (fusermount3 -u, then umount2 MNT_DETACH), stops the daemon
   // (it exits by itself once unmounted; else SIGTERM, then SIGKILL), removes
   // the directory. Prints the daemon's log if it had died on its own.
   // Idempotent.
-  void teardown() noexcept;
+  void Teardown() noexcept;
 
   // For the SIGINT handler: detach the mount, kill the daemon, remove the
   // directory, using only async-signal-safe calls.
-  static void emergency_teardown();
+  static void EmergencyTeardown();
 
  private:
-  void print_log(const char* why) noexcept;
+  void PrintLog(const char* why) noexcept;
 
   std::string dir_;
   std::string log_;

@@ -24,21 +24,21 @@ constexpr int kMaxChildren = 16;
 std::atomic<pid_t> g_children[kMaxChildren];
 void (*g_cleanup)() = nullptr;
 
-void remember(pid_t pid) {
+void Remember(pid_t pid) {
   for (auto& slot : g_children) {
     pid_t free = 0;
     if (slot.compare_exchange_strong(free, pid)) return;
   }
 }
 
-void forget(pid_t pid) {
+void Forget(pid_t pid) {
   for (auto& slot : g_children) {
     pid_t expected = pid;
     slot.compare_exchange_strong(expected, 0);
   }
 }
 
-void on_interrupt(int) {
+void OnInterrupt(int) {
   for (auto& slot : g_children) {
     pid_t pid = slot.load();
     if (pid > 0) ::kill(pid, SIGKILL);
@@ -47,13 +47,13 @@ void on_interrupt(int) {
   _exit(130);
 }
 
-int milliseconds_until(Clock::time_point deadline) {
+int MillisecondsUntil(Clock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - Clock::now());
   return int(std::clamp<int64_t>(left.count(), 0, 60'000));
 }
 
-std::string describe_status(int status) {
+std::string DescribeStatus(int status) {
   if (WIFEXITED(status))
     return "exit status " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status))
@@ -62,14 +62,14 @@ std::string describe_status(int status) {
 }
 
 // Reaps `c` if it has exited; returns whether it has.
-bool try_reap(Child& c) {
+bool TryReap(Child& c) {
   if (c.reaped) return true;
   int status;
   pid_t r = ::waitpid(c.pid, &status, WNOHANG);
   if (r == c.pid) {
     c.status = status;
     c.reaped = true;
-    forget(c.pid);
+    Forget(c.pid);
     c.pidfd.reset();
   }
   return c.reaped;
@@ -79,26 +79,26 @@ bool try_reap(Child& c) {
 // process blocked in a FUSE request the daemon already took stays in D
 // state until the daemon answers; it is left behind then (the parent's
 // death signal and the daemon's teardown end it).
-void kill_rest(const std::vector<Child*>& children) {
+void KillRest(const std::vector<Child*>& children) {
   for (Child* c : children) {
-    if (!try_reap(*c)) ::kill(c->pid, SIGKILL);
+    if (!TryReap(*c)) ::kill(c->pid, SIGKILL);
   }
   auto until = Clock::now() + std::chrono::seconds(2);
   for (Child* c : children) {
-    while (!try_reap(*c) && Clock::now() < until) {
+    while (!TryReap(*c) && Clock::now() < until) {
       pollfd p{c->pidfd.get(), POLLIN, 0};
-      ::poll(&p, 1, milliseconds_until(until));
+      ::poll(&p, 1, MillisecondsUntil(until));
     }
   }
 }
 
 }  // namespace
 
-Child spawn(std::string name, std::function<void()> body) {
+Child Spawn(std::string name, std::function<void()> body) {
   std::fflush(stdout);
   std::fflush(stderr);
   pid_t parent = ::getpid();
-  pid_t pid = check(::fork(), "fork");
+  pid_t pid = Check(::fork(), "fork");
   if (pid == 0) {
     ::signal(SIGINT, SIG_DFL);
     ::signal(SIGTERM, SIG_DFL);
@@ -114,24 +114,24 @@ Child spawn(std::string name, std::function<void()> body) {
     std::fflush(stdout);
     _exit(code);
   }
-  remember(pid);
+  Remember(pid);
   Child c;
   c.name = std::move(name);
   c.pid = pid;
   c.pidfd = Fd(int(::syscall(SYS_pidfd_open, pid, 0)));
-  if (!c.pidfd) throw_errno("pidfd_open");
+  if (!c.pidfd) ThrowErrno("pidfd_open");
   return c;
 }
 
-void wait_all(std::vector<Child*> children, Clock::time_point deadline) {
+void WaitAll(std::vector<Child*> children, Clock::time_point deadline) {
   for (;;) {
     std::vector<pollfd> fds;
     for (Child* c : children) {
-      if (try_reap(*c)) {
+      if (TryReap(*c)) {
         if (!WIFEXITED(c->status) || WEXITSTATUS(c->status) != 0) {
-          kill_rest(children);
+          KillRest(children);
           throw std::runtime_error(c->name + " failed (" +
-                                   describe_status(c->status) + ")");
+                                   DescribeStatus(c->status) + ")");
         }
         continue;
       }
@@ -143,21 +143,21 @@ void wait_all(std::vector<Child*> children, Clock::time_point deadline) {
       for (Child* c : children) {
         if (!c->reaped) running += " " + c->name;
       }
-      kill_rest(children);
+      KillRest(children);
       throw std::runtime_error("timed out waiting for" + running);
     }
-    int r = ::poll(fds.data(), fds.size(), milliseconds_until(deadline));
-    if (r < 0 && errno != EINTR) throw_errno("poll");
+    int r = ::poll(fds.data(), fds.size(), MillisecondsUntil(deadline));
+    if (r < 0 && errno != EINTR) ThrowErrno("poll");
   }
 }
 
-void wait_token(int fd, Clock::time_point deadline, const std::string& what) {
+void WaitToken(int fd, Clock::time_point deadline, const std::string& what) {
   for (;;) {
     pollfd p{fd, POLLIN, 0};
-    int r = ::poll(&p, 1, milliseconds_until(deadline));
-    if (r < 0 && errno != EINTR) throw_errno("poll");
+    int r = ::poll(&p, 1, MillisecondsUntil(deadline));
+    if (r < 0 && errno != EINTR) ThrowErrno("poll");
     if (r > 0) {
-      receive_token(fd);
+      ReceiveToken(fd);
       return;
     }
     if (Clock::now() >= deadline) {
@@ -170,7 +170,7 @@ SharedSamples::SharedSamples(size_t count) : count_(count) {
   size_t bytes = std::max<size_t>(count, 1) * sizeof(uint64_t);
   void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) throw_errno("mmap samples");
+  if (p == MAP_FAILED) ThrowErrno("mmap samples");
   data_ = static_cast<uint64_t*>(p);
 }
 
@@ -178,7 +178,7 @@ SharedSamples::~SharedSamples() {
   ::munmap(data_, std::max<size_t>(count_, 1) * sizeof(uint64_t));
 }
 
-void reap_leftover_children() {
+void ReapLeftoverChildren() {
   auto until = Clock::now() + std::chrono::seconds(1);
   for (auto& slot : g_children) {
     pid_t pid = slot.load();
@@ -186,14 +186,14 @@ void reap_leftover_children() {
     while (::waitpid(pid, nullptr, WNOHANG) == 0 && Clock::now() < until) {
       ::usleep(10'000);
     }
-    forget(pid);
+    Forget(pid);
   }
 }
 
-void install_interrupt_cleanup(void (*cleanup)()) {
+void InstallInterruptCleanup(void (*cleanup)()) {
   g_cleanup = cleanup;
   struct sigaction sa {};
-  sa.sa_handler = on_interrupt;
+  sa.sa_handler = OnInterrupt;
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);

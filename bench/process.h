@@ -32,15 +32,15 @@ struct Child {
 // parent dies, so an aborted benchmark leaves no process behind. It never
 // returns into the caller's stack: destructors in the parent (the daemon's
 // teardown in particular) run only in the parent.
-Child spawn(std::string name, std::function<void()> body);
+Child Spawn(std::string name, std::function<void()> body);
 
 // Waits until every child has exited or `deadline` passes. If one fails or
 // the deadline passes, kills the rest (SIGKILL) and throws a description.
-void wait_all(std::vector<Child*> children, Clock::time_point deadline);
+void WaitAll(std::vector<Child*> children, Clock::time_point deadline);
 
 // Reads the single "ready" byte a server sends once it listens, or throws
 // (server died, deadline passed).
-void wait_token(int fd, Clock::time_point deadline, const std::string& what);
+void WaitToken(int fd, Clock::time_point deadline, const std::string& what);
 
 // Sample buffer shared between a client process and the parent
 // (MAP_SHARED anonymous memory, so it survives fork).
@@ -53,7 +53,7 @@ class SharedSamples {
 
   uint64_t* data() { return data_; }
   size_t size() const { return count_; }
-  std::vector<uint64_t> copy() const { return {data_, data_ + count_}; }
+  std::vector<uint64_t> Copy() const { return {data_, data_ + count_}; }
 
  private:
   uint64_t* data_ = nullptr;
@@ -63,10 +63,10 @@ class SharedSamples {
 // Reaps children a failed measurement left behind (stuck in a FUSE request
 // until the daemon went away), waiting up to a second for them. Call after
 // the daemon's teardown.
-void reap_leftover_children();
+void ReapLeftoverChildren();
 
 // On SIGINT/SIGTERM: kill every live child, then call `cleanup` (which must
 // be async-signal-safe), then exit 130. Install once in main.
-void install_interrupt_cleanup(void (*cleanup)());
+void InstallInterruptCleanup(void (*cleanup)());
 
 }  // namespace lpcbench

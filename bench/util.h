@@ -16,14 +16,14 @@
 namespace lpcbench {
 
 // Throws std::system_error for the current errno, prefixed with `what`.
-[[noreturn]] inline void throw_errno(const std::string& what) {
+[[noreturn]] inline void ThrowErrno(const std::string& what) {
   throw std::system_error(errno, std::generic_category(), what);
 }
 
 // Returns r unless it is negative (a failed syscall), then throws.
 template <class T>
-T check(T r, const std::string& what) {
-  if (r < 0) throw_errno(what);
+T Check(T r, const std::string& what) {
+  if (r < 0) ThrowErrno(what);
   return r;
 }
 
@@ -52,28 +52,28 @@ class Fd {
   int fd_ = -1;
 };
 
-inline uint64_t now_ns() {
+inline uint64_t NowNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return uint64_t(ts.tv_sec) * 1'000'000'000u + uint64_t(ts.tv_nsec);
 }
 
 // Writes one byte (a "go" or "done" token on a sync pipe).
-inline void send_token(int fd) {
+inline void SendToken(int fd) {
   char c = 'x';
   while (::write(fd, &c, 1) != 1) {
-    if (errno != EINTR) throw_errno("write sync token");
+    if (errno != EINTR) ThrowErrno("write sync token");
   }
 }
 
 // Reads one byte; throws if the other side went away first.
-inline void receive_token(int fd) {
+inline void ReceiveToken(int fd) {
   char c;
   for (;;) {
     ssize_t n = ::read(fd, &c, 1);
     if (n == 1) return;
     if (n == 0) throw std::runtime_error("sync pipe closed by peer");
-    if (errno != EINTR) throw_errno("read sync token");
+    if (errno != EINTR) ThrowErrno("read sync token");
   }
 }
 

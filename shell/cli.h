@@ -1,7 +1,6 @@
 // Pieces every `lpc` subcommand shares: option reading, where the mount is,
 // how a PORT argument becomes a path, and how errors are reported.
-#ifndef LPC_SHELL_CLI_H
-#define LPC_SHELL_CLI_H
+#pragma once
 
 #include <sys/types.h>
 #include <optional>
@@ -93,5 +92,3 @@ int WriteAll(int fd, std::string_view data);
 void EnsureStandardDescriptors();
 
 }  // namespace lpc::shell
-
-#endif  // LPC_SHELL_CLI_H

@@ -1,7 +1,6 @@
 // The `lpc` subcommands. Each takes the arguments after its name and returns
 // the process exit status (cli.h ExitCode); usage errors exit directly.
-#ifndef LPC_SHELL_COMMANDS_H
-#define LPC_SHELL_COMMANDS_H
+#pragma once
 
 #include <string>
 #include <vector>
@@ -14,5 +13,3 @@ int RunLs(std::vector<std::string> args);
 int RunStat(std::vector<std::string> args);
 
 }  // namespace lpc::shell
-
-#endif  // LPC_SHELL_COMMANDS_H

@@ -1,7 +1,6 @@
 // The help texts of `lpc` and its subcommands: the documentation the man
 // pages are written from, so keep them complete.
-#ifndef LPC_SHELL_HELP_H
-#define LPC_SHELL_HELP_H
+#pragma once
 
 #include <string_view>
 
@@ -15,5 +14,3 @@ std::string_view HelpText(std::string_view command);
 int PrintHelp(std::string_view command);
 
 }  // namespace lpc::shell
-
-#endif  // LPC_SHELL_HELP_H

@@ -1,7 +1,6 @@
 // The framing rules between LPC messages and a command's byte streams, as
 // `lpc serve` and `lpc call` apply them.
-#ifndef LPC_SHELL_LINE_SPLITTER_H
-#define LPC_SHELL_LINE_SPLITTER_H
+#pragma once
 
 #include <cstddef>
 #include <string>
@@ -37,5 +36,3 @@ class LineSplitter {
 std::string MessageAsLine(std::string_view message);
 
 }  // namespace lpc::shell
-
-#endif  // LPC_SHELL_LINE_SPLITTER_H

@@ -1,6 +1,5 @@
 // Reads the daemon's /MOUNT/.stats text (format: spec "Files", lpc.7).
-#ifndef LPC_SHELL_STATS_FILE_H
-#define LPC_SHELL_STATS_FILE_H
+#pragma once
 
 #include <cstdint>
 #include <map>
@@ -40,5 +39,3 @@ StatsSnapshot ParseStats(std::string_view text);
 int ReadWholeFile(const std::string& path, std::string& out);
 
 }  // namespace lpc::shell
-
-#endif  // LPC_SHELL_STATS_FILE_H

@@ -17,7 +17,7 @@ Closing the server handle removes the port and ends every connection.
 
 Replies are written with a blocking write(): a client that never reads its
 replies fills its queue and then stalls this server until it reads.
-examples/cpp/epoll_server.cpp shows a non-blocking server that does not stall.
+examples/cpp/epoll_server.cc shows a non-blocking server that does not stall.
 """
 
 import errno
