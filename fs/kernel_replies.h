@@ -3,7 +3,7 @@
 //
 // FOPEN_STREAM: the kernel keeps no file position and takes no f_pos lock,
 //   so one thread may write() on an fd while another is blocked in read()
-//   on the same fd (fuse-facts "Stream files and threads").
+//   on the same fd (fs/README.md "Stream files").
 // FOPEN_PARALLEL_DIRECT_WRITES: direct writes to one inode take the inode
 //   lock shared, not exclusive. Every handle of a port is the same inode;
 //   without it, one write waiting for queue room would block every other

@@ -1,6 +1,6 @@
 // lpc call: a client. Connects (one open() of the port), sends messages (one
 // write() each) and prints replies (one read() returns bytes of one message
-// only, spec "Messages and reads").
+// only, lpc.7 "MESSAGES").
 #include <fcntl.h>
 #include <lpc.h>
 #include <poll.h>
@@ -157,7 +157,7 @@ class Call {
 void Call::Connect() {
   // The open() waits until the server accepts or rejects. --timeout bounds
   // it with SIGALRM (no SA_RESTART): the interrupted open() fails EINTR and
-  // the daemon withdraws the request (spec "Connecting"). The timer repeats
+  // the daemon withdraws the request (lpc.7 "CONNECTING"). The timer repeats
   // so an alarm that fires just before open() starts is not lost.
   if (options_.timeout) {
     struct sigaction action {};

@@ -4,7 +4,7 @@
 //
 // The server handle is only read (CONNECT, DISCONNECT records). Each
 // connection's data goes through its server communication port
-// /MOUNT/.conn/ID (spec "Server communication port"), opened when its
+// /MOUNT/.conn/ID (lpc.7 "SERVER COMMUNICATION PORT"), opened when its
 // CONNECT record is read:
 //  - poll() on .conn/ID says when that connection's queue to the client has
 //    room (POLLOUT), where the server handle is always writable: no retry
@@ -173,7 +173,7 @@ int Server::WriteRecord(uint32_t type, uint64_t conn_id, uint32_t flags) {
     ssize_t n = write(port_fd_, &record, sizeof record);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return errno;
-    // A record is taken whole or not at all (spec "Server handle").
+    // A record is taken whole or not at all (lpc.7 "SERVER HANDLE").
     return static_cast<size_t>(n) == sizeof record ? 0 : EIO;
   }
 }
@@ -217,7 +217,7 @@ bool Server::Start() {
     return false;
   }
   // Auto-accept before reading any record: it also accepts the requests
-  // already pending (spec "Connecting"), so we never write ACCEPT.
+  // already pending (lpc.7 "CONNECTING"), so we never write ACCEPT.
   int err = WriteRecord(LPC_REC_PORT_OPTIONS, 0, LPC_PORT_AUTO_ACCEPT);
   if (err != 0) {
     WarnErrno("set auto-accept on " + options_.port_path, err);
@@ -444,7 +444,7 @@ void Server::OnDisconnect(const lpc_record& record) {
   DropToClient(conn);
   // A bound connection's input ends when .conn/ID reads end of file (its
   // messages may still be queued there). Otherwise every MESSAGE of the
-  // connection came before this record (spec invariant).
+  // connection came before this record (lpc.7 "Reading records").
   if (conn.conn_fd < 0) ClientInputEnded(conn);
 }
 
@@ -525,7 +525,7 @@ bool Server::Spawn(Connection& conn, const lpc_record& record) {
 void Server::ReadFromClient(Connection& conn) {
   char buf[LPC_RECORD_MAX];
   for (int i = 0; i < kReadsPerWakeup && conn.input_open; ++i) {
-    // One read() returns one message (spec "Messages and reads").
+    // One read() returns one message (lpc.7 "MESSAGES").
     ssize_t n = read(conn.conn_fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -690,7 +690,7 @@ void Server::ReapChildren() {
 
 void Server::Shutdown() {
   // Releasing the server handle removes the port and ends every connection
-  // (spec "Creating a port"): clients drain what is queued, then read EOF.
+  // (lpc.7 "PORTS"): clients drain what is queued, then read EOF.
   if (port_fd_ >= 0) close(port_fd_);
   port_fd_ = -1;
   for (auto& [id, conn] : conns_) {

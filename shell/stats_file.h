@@ -1,4 +1,4 @@
-// Reads the daemon's /MOUNT/.stats text (format: spec "Files", lpc.7).
+// Reads the daemon's /MOUNT/.stats text (format: lpc.7 "FILES", lpc.7).
 #pragma once
 
 #include <cstdint>

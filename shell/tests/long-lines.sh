@@ -4,7 +4,7 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-# One read() returns one message only (spec "Messages and reads"), so
+# One read() returns one message only (lpc.7 "MESSAGES"), so
 # `dd bs=4096 count=1` shows each message's size.
 message_sizes() {
   local port=$1 sizes=() n

@@ -1,5 +1,5 @@
 // Back-pressure without loss, with the daemon's queues cut to 4 messages
-// per connection and direction (spec "Messages and reads": Back-pressure).
+// per connection and direction (lpc.7 "MESSAGES": Back-pressure).
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>

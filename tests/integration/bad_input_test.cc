@@ -1,6 +1,6 @@
 // Malformed records on the server handle and unsupported file operations:
-// each fails with the errno of the spec, and the daemon keeps serving
-// (spec "Server handle", "Creating a port").
+// each fails with the errno lpc.7 gives, and the daemon keeps serving
+// (lpc.7 "SERVER HANDLE", "Creating a port").
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>

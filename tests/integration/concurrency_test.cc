@@ -1,5 +1,5 @@
 // Many processes at once: readers sharing one server handle, and 200
-// clients served by one server process (spec "Server handle").
+// clients served by one server process (lpc.7 "SERVER HANDLE").
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>

@@ -1,4 +1,4 @@
-// The server communication port /.conn/ID (spec "Server communication port").
+// The server communication port /.conn/ID (lpc.7 "SERVER COMMUNICATION PORT").
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>

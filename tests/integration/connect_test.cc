@@ -1,6 +1,6 @@
 // Connecting to a port: the CONNECT record, accept, reject, auto-accept,
 // creation rules and what happens to requests when the port goes away
-// (spec "Creating a port", "Connecting").
+// (lpc.7 "PORTS", "Connecting").
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -299,7 +299,7 @@ TEST_F(ConnectTest, PortNameDisappearsWhenServerHandleCloses) {
   UniqueFd srv = CreatePort("svc");
   ASSERT_TRUE(srv.valid());
   srv.reset();
-  // The spec: "When it is released: name disappears". The release reaches
+  // lpc.7 "Lifetime": when the server handle is closed, the name goes. The release reaches
   // the daemon before any later request (one FIFO, one daemon thread).
   struct stat st;
   EXPECT_NE(0, stat(P("svc").c_str(), &st));

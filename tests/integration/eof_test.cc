@@ -1,5 +1,5 @@
 // The end of a connection: DISCONNECT records, EOF after draining, EPIPE,
-// whichever side goes first (spec "Creating a port", "Messages and reads",
+// whichever side goes first (lpc.7 "PORTS", "Messages and reads",
 // the DISCONNECT invariant).
 #include <fcntl.h>
 #include <poll.h>

@@ -1,7 +1,7 @@
 // Signals and blocked calls: EINTR for a caught signal (handler installed
 // without SA_RESTART), withdrawal of interrupted connection requests, and
 // SIGKILL of blocked processes, which must be reaped, never left in D state
-// (spec "Connecting", fuse-facts "Interrupts").
+// (lpc.7 "CONNECTING", fs/README.md "Request lifetime and interrupts").
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>

@@ -1,5 +1,5 @@
-// Messages: order, ids, sizes and read boundaries (spec "Messages and
-// reads", "Server handle").
+// Messages: order, ids, sizes and read boundaries (lpc.7 "MESSAGES",
+// "SERVER HANDLE").
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>

@@ -1,5 +1,5 @@
 // O_NONBLOCK (at open and set later with fcntl) and poll/epoll readiness of
-// every kind of handle (spec "Messages and reads", "Server handle",
+// every kind of handle (lpc.7 "MESSAGES", "Server handle",
 // "poll/epoll").
 #include <fcntl.h>
 #include <poll.h>

@@ -1,7 +1,7 @@
 // Access control with real users (created with useradd if missing): the
 // kernel checks mode bits (default_permissions), the sticky root protects
 // other users' ports, .conn files belong to the port owner, and CONNECT
-// records show who connected (spec "Files", "Connecting").
+// records show who connected (lpc.7 "FILES", "Connecting").
 #include <fcntl.h>
 #include <pwd.h>
 #include <sys/fsuid.h>

@@ -1,5 +1,5 @@
 // The shell's redirections work on ports: `>` (O_WRONLY|O_CREAT|O_TRUNC) and
-// `<>` (O_RDWR|O_CREAT) are connection requests (spec "Connecting").
+// `<>` (O_RDWR|O_CREAT) are connection requests (lpc.7 "CONNECTING").
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>

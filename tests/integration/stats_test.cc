@@ -1,4 +1,4 @@
-// /.stats: one line per port and per connection (spec "Files").
+// /.stats: one line per port and per connection (lpc.7 "FILES").
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>

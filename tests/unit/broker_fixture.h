@@ -19,7 +19,7 @@ namespace lpc::testing {
 
 inline Bytes BytesOf(std::string_view s) {
   Bytes b(s.size());
-  std::memcpy(b.data(), s.data(), s.size());
+  if (!s.empty()) std::memcpy(b.data(), s.data(), s.size());
   return b;
 }
 inline std::span<const std::byte> SpanOf(const Bytes& b) {
