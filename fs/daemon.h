@@ -2,6 +2,15 @@
 // userdata: the broker, the table of requests it may still answer, the
 // identity cache and the connect-timeout timer. It is the broker's
 // delegate, turning its answers into deferred fuse_reply_* calls.
+//
+// Lock order, outermost first:
+//   1. libfuse's lock of one request, held while OnInterrupt runs (and
+//      taken by fuse_req_interrupt_func); libfuse's session lock is never
+//      held while our code runs.
+//   2. Broker::mu_, taken by every broker call.
+//   3. RequestTable::mu_, ProcessIdCache::mu_, ExpiryTimer::mu_: leaves.
+// Replies are sent with none of 2 and 3 held, so the lock of a request is
+// never wanted under the broker's lock.
 #pragma once
 
 #include <fuse_lowlevel.h>
