@@ -128,15 +128,21 @@ TEST_F(StaleTokenTest, CancelledOpenDoesNotAnswerARead) {
             uint32_t{LPC_DISCONNECT_WITHDRAWN});
 }
 
+// The writers' tests cancel a writer that waits behind another one: the
+// first writer is still there when room comes, so the queue is looked at
+// again after it.
 TEST_F(StaleTokenTest, CancelledClientWriterDoesNotSendAnEmptyMessage) {
   ExpectWritten(Send(client_, "fits"));
-  Req waiting = Send(client_, "waits for room");
-  ASSERT_FALSE(d_.answered(waiting));
-  CancelAndExpectReuse(waiting, RequestKind::kRead);
+  Req first = Send(client_, "first waiter");
+  Req second = Send(client_, "second waiter");
+  ASSERT_FALSE(d_.answered(first));
+  CancelAndExpectReuse(second, RequestKind::kRead);
   Req client_read = Read(client_, 4096);
-  ASSERT_EQ(client_read.token, waiting.token);
+  ASSERT_EQ(client_read.token, second.token);
   EXPECT_EQ(NextRecord(server_).payload, "fits");  // makes room
+  ExpectWritten(first);
   EXPECT_FALSE(d_.answered(client_read)) << "answered as if it had written";
+  EXPECT_EQ(NextRecord(server_).payload, "first waiter");
   EXPECT_EQ(ErrorOf(Read(server_, LPC_RECORD_MAX, true)), Error::kWouldBlock)
       << "no message nobody sent";
 }
@@ -145,13 +151,16 @@ TEST_F(StaleTokenTest, CancelledServerWriterDoesNotAnswerAnotherRead) {
   HandleId other = OpenedHandle(Connect(O_RDWR, 77));
   NextRecord(server_);
   ExpectWritten(SendRecord(server_, conn_, "fits"));
-  Req waiting = SendRecord(server_, conn_, "waits", /*nonblock=*/false);
-  ASSERT_FALSE(d_.answered(waiting));
-  CancelAndExpectReuse(waiting, RequestKind::kRead);
+  Req first = SendRecord(server_, conn_, "first", /*nonblock=*/false);
+  Req second = SendRecord(server_, conn_, "second", /*nonblock=*/false);
+  ASSERT_FALSE(d_.answered(first));
+  CancelAndExpectReuse(second, RequestKind::kRead);
   Req other_read = Read(other);
-  ASSERT_EQ(other_read.token, waiting.token);
+  ASSERT_EQ(other_read.token, second.token);
   EXPECT_EQ(DataOf(Read(client_)), "fits");  // makes room
+  ExpectWritten(first);
   EXPECT_FALSE(d_.answered(other_read));
+  EXPECT_EQ(DataOf(Read(client_)), "first");
   EXPECT_EQ(ErrorOf(Read(client_, 4096, true)), Error::kWouldBlock)
       << "the cancelled message was not sent";
 }
