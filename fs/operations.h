@@ -18,22 +18,29 @@ const fuse_lowlevel_ops& LpcfsOperations();
 
 namespace ops {
 
+// The errno an operation answers when it threw: inside a catch block.
+inline int ErrnoOfCurrentException() noexcept {
+  try {
+    throw;
+  } catch (const std::bad_alloc&) {
+    return ENOMEM;
+  } catch (const std::exception& e) {
+    fuse_log(FUSE_LOG_ERR, "lpcfs: %s\n", e.what());
+  } catch (...) {
+  }
+  return EIO;
+}
+
 // The exception boundary of every operation: no exception unwinds into
 // libfuse. An operation answers its request last, so one that threw has
 // not answered yet: std::bad_alloc becomes ENOMEM, anything else EIO.
 template <class F>
 void Guarded(fuse_req_t req, F&& f) noexcept {
-  int err = EIO;
   try {
     f();
-    return;
-  } catch (const std::bad_alloc&) {
-    err = ENOMEM;
-  } catch (const std::exception& e) {
-    fuse_log(FUSE_LOG_ERR, "lpcfs: %s\n", e.what());
   } catch (...) {
+    fuse_reply_err(req, ErrnoOfCurrentException());
   }
-  fuse_reply_err(req, err);
 }
 
 // The same for an operation the broker answers: it gets the request's
@@ -48,17 +55,11 @@ void GuardedDeferred(fuse_req_t req, F&& f) noexcept {
     fuse_reply_err(req, ENOMEM);
     return;
   }
-  int err = EIO;
   try {
     f(daemon, token);
-    return;
-  } catch (const std::bad_alloc&) {
-    err = ENOMEM;
-  } catch (const std::exception& e) {
-    fuse_log(FUSE_LOG_ERR, "lpcfs: %s\n", e.what());
   } catch (...) {
+    daemon.Abandon(token, ErrnoOfCurrentException());
   }
-  daemon.Abandon(token, err);
 }
 
 inline void ReplyError(fuse_req_t req, Error e) {

@@ -254,15 +254,16 @@ TEST_F(BrokerTest, BacklogBounded) {
   EXPECT_EQ(std::get<Error>(*d.reply(one)), Error::kAborted);
 }
 
+Limits QueueLimits(size_t messages, size_t bytes) {
+  Limits l;
+  l.queue_messages = messages;
+  l.queue_bytes = bytes;
+  return l;
+}
+
 class SmallQueueTest : public BrokerTest {
  protected:
-  SmallQueueTest() : BrokerTest(Small()) {}
-  static Limits Small() {
-    Limits l;
-    l.queue_messages = 2;
-    l.queue_bytes = 1024;
-    return l;
-  }
+  SmallQueueTest() : BrokerTest(QueueLimits(2, 1024)) {}
 };
 
 TEST_F(SmallQueueTest, FullQueueParksWriterAndLosesNothing) {
@@ -316,13 +317,7 @@ TEST_F(SmallQueueTest, AReplyThatDidNotGoOutCanBeRetried) {
 
 class ByteLimitTest : public BrokerTest {
  protected:
-  ByteLimitTest() : BrokerTest(Small()) {}
-  static Limits Small() {
-    Limits l;
-    l.queue_messages = 4;
-    l.queue_bytes = 300;
-    return l;
-  }
+  ByteLimitTest() : BrokerTest(QueueLimits(4, 300)) {}
 };
 
 TEST_F(ByteLimitTest, CancelledWriterLetsTheOneBehindIn) {
