@@ -34,18 +34,6 @@
 namespace lpctest {
 namespace {
 
-void OnSignal(int) {}
-
-// Catches SIGUSR1 with a handler that does not restart calls, so a blocked
-// call returns EINTR (as in interrupt_test.cc).
-void CatchSigusr1() {
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0;
-  sigaction(SIGUSR1, &sa, nullptr);
-}
-
 // A pipe between the test and its children. Unlike Gate, its fds are
 // known, so a child running as another user can keep them across
 // CloseOtherFds. Each Put is one write of less than PIPE_BUF bytes, so
@@ -177,7 +165,7 @@ TEST_F(StaleRequestTest, InterruptedServerReadDoesNotServeClientReads) {
   ASSERT_TRUE(client.valid());
   int sfd = srv.get();
   pid_t server_reader = Spawn([sfd] {
-    CatchSigusr1();
+    CatchWithoutRestart(SIGUSR1);
     Record r;
     CHILD_CHECK_ERR(EINTR, ReadRecord(sfd, &r));
     return 0;
@@ -240,7 +228,7 @@ TEST_F(StaleWriterTest, InterruptedWriterBehindAnotherIsNotServedLater) {
   });
   EXPECT_EQ("a0", Expect(srv.get(), LPC_REC_MESSAGE, c.h.conn_id).payload);
   pid_t second = Spawn([&] {
-    CatchSigusr1();
+    CatchWithoutRestart(SIGUSR1);
     CHILD_CHECK_ERR(0, WriteMsg(cfd, "b0"));
     CHILD_CHECK(go_second.Wait());
     CHILD_CHECK_ERR(EINTR, WriteMsg(cfd, "m3"));
@@ -327,7 +315,7 @@ bool InterruptReadsAs(User u, int fd, int n) {
   std::vector<pid_t> readers;
   for (int i = 0; i < n; ++i) {
     readers.push_back(RunAs(u, Keep({fd}, {&interrupted}), [&] {
-      CatchSigusr1();
+      CatchWithoutRestart(SIGUSR1);
       char buf[LPC_RECORD_MAX];
       CHILD_CHECK(read(fd, buf, sizeof buf) < 0);
       CHILD_CHECK_ERR(EINTR, errno);
@@ -661,7 +649,7 @@ TEST_F(CrossUserFullQueueTest, VictimsWaitingWritesDoNotGoToTheAttacker) {
                    std::string waits, bool interrupted) {
     w.pid = RunAs(
         u, Keep({fd}, {&w.ready, &w.go}), [&w, fd, before, waits, interrupted] {
-          CatchSigusr1();
+          CatchWithoutRestart(SIGUSR1);
           CHILD_CHECK_ERR(0, WriteMsg(fd, before));
           w.ready.Open();
           CHILD_CHECK(w.go.Wait());
