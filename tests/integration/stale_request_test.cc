@@ -12,7 +12,6 @@
 // checks that every call gets only what lpc.7 allows it.
 #include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -20,7 +19,6 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <set>
@@ -29,7 +27,7 @@
 #include <utility>
 #include <vector>
 
-#include "mount_fixture.h"
+#include "test_users.h"
 
 namespace lpctest {
 namespace {
@@ -276,19 +274,6 @@ TEST_F(StaleWriterTest, InterruptedWriterBehindAnotherIsNotServedLater) {
 
 // ------------------------------------------------------------ users
 
-struct User {
-  uid_t uid = 0;
-  gid_t gid = 0;
-};
-
-bool LookUp(const char* name, User* out) {
-  passwd* pw = getpwnam(name);
-  if (!pw) return false;
-  out->uid = pw->pw_uid;
-  out->gid = pw->pw_gid;
-  return true;
-}
-
 // The fds a child keeps: `fds` and those of `pipes`.
 std::vector<int> Keep(std::initializer_list<int> fds,
                       std::initializer_list<const Pipe*> pipes = {}) {
@@ -297,15 +282,6 @@ std::vector<int> Keep(std::initializer_list<int> fds,
     for (int fd : p->fds()) keep.push_back(fd);
   }
   return keep;
-}
-
-// Runs fn in a child as `u` with only the fds in `keep` (and 0-2) open.
-pid_t RunAs(User u, std::vector<int> keep, std::function<int()> fn) {
-  return Spawn([u, keep, fn] {
-    CloseOtherFds(keep);
-    CHILD_CHECK_ERR(0, BecomeUser(u.uid, u.gid, {u.gid}));
-    return fn();
-  });
 }
 
 // Makes `n` reads on `fd` as `u` wait, then interrupts them all at once
@@ -353,48 +329,17 @@ std::vector<pid_t> WaitingReadsAs(User u, int fd, const Pipe& reports, int n,
   return readers;
 }
 
-// Two unprivileged users, as in security_test.cc. Bob plays the attacker:
+// Two unprivileged users (test_users.h). Bob plays the attacker:
 // he uses nothing but his own port, his own connection and signals to his
 // own calls. Alice's port has mode 0600, so the kernel keeps bob out of it.
-class CrossUserTest : public MountTest {
+class CrossUserTest : public TwoUsersTest {
  protected:
-  static void SetUpTestSuite() {
-    if (geteuid() != 0) return;
-    for (const char* name : {"lpct_alice", "lpct_bob"}) {
-      // Tests running in parallel (ctest -j) may race to create the users:
-      // "already exists" and a locked /etc/passwd just mean "try again".
-      User u;
-      for (int attempt = 0; attempt < 100 && !LookUp(name, &u); ++attempt) {
-        std::string cmd = std::string("useradd -M -s /usr/sbin/nologin ") +
-                          name + " >/dev/null 2>&1";
-        if (std::system(cmd.c_str()) != 0) usleep(50 * 1000);
-      }
-    }
-  }
-
-  void SetUp() override {
-    MountTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    ASSERT_TRUE(LookUp("lpct_alice", &alice_)) << "useradd lpct_alice failed";
-    ASSERT_TRUE(LookUp("lpct_bob", &bob_)) << "useradd lpct_bob failed";
-  }
-
   // A port `name` of mode 0600 created by `u`. Its server handle is passed
   // to the test, which plays the port's server: the daemon asks nobody's
   // ids when records are read or written, only the creator's count
   // (lpc.7 "CREDENTIALS").
   UniqueFd PortOf(User u, const std::string& name, bool auto_accept = true) {
-    FdChannel channel;
-    std::string path = P(name);
-    pid_t child = Spawn([&] {
-      CHILD_CHECK_ERR(0, BecomeUser(u.uid, u.gid, {u.gid}));
-      Opened o = Open(path, O_CREAT | O_EXCL | O_RDWR, 0600);
-      CHILD_CHECK_ERR(0, o.err);
-      CHILD_CHECK(channel.SendFd(o.fd.get()));
-      return 0;
-    });
-    UniqueFd fd = channel.ReceiveFd();
-    EXPECT_EQ(0, WaitExit(child)) << "creating " << name << " as uid " << u.uid;
+    UniqueFd fd = OpenedAs(u, P(name), O_CREAT | O_EXCL | O_RDWR, 0600);
     if (fd.valid() && auto_accept) {
       EXPECT_OK(SetPortOptions(fd.get(), LPC_PORT_AUTO_ACCEPT));
     }
@@ -406,22 +351,8 @@ class CrossUserTest : public MountTest {
   // accept it, unless the port auto-accepts).
   UniqueFd ConnectAs(User u, const std::string& name,
                      const std::function<void()>& while_waiting = {}) {
-    FdChannel channel;
-    std::string path = P(name);
-    pid_t child = Spawn([&] {
-      CHILD_CHECK_ERR(0, BecomeUser(u.uid, u.gid, {u.gid}));
-      Opened o = Open(path, O_RDWR);
-      CHILD_CHECK_ERR(0, o.err);
-      CHILD_CHECK(channel.SendFd(o.fd.get()));
-      return 0;
-    });
-    if (while_waiting) while_waiting();
-    UniqueFd fd = channel.ReceiveFd();
-    EXPECT_EQ(0, WaitExit(child)) << "connecting to " << name;
-    return fd;
+    return OpenedAs(u, P(name), O_RDWR, 0, while_waiting);
   }
-
-  User alice_, bob_;
 };
 
 // Bob interrupts a read of his client and his server sends to that client:
