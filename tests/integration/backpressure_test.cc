@@ -31,8 +31,6 @@ std::string Numbered(int i) {
   return buf;
 }
 
-void OnSignal(int) {}
-
 TEST_F(BackpressureTest, HundredMessagesThroughASlowServerArriveInOrder) {
   constexpr int kCount = 100;
   auto [srv, client, c] = ConnectAutoAccepted("svc");
@@ -141,10 +139,7 @@ TEST_F(BackpressureTest, InterruptedBlockedWriteIsNotDelivered) {
   ASSERT_TRUE(client.valid());
   int fd = client.get();
   pid_t writer = Spawn([fd] {
-    struct sigaction sa {};
-    sa.sa_handler = OnSignal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGUSR1, &sa, nullptr);
+    CatchWithoutRestart(SIGUSR1);
     for (int i = 0; i < kQueue; ++i) {
       CHILD_CHECK_ERR(0, WriteMsg(fd, Numbered(i)));
     }
@@ -356,10 +351,7 @@ TEST_F(BackpressureTest, InterruptedWaitingReplyCanBeSentAgain) {
   uint64_t id = c.h.conn_id;
   uint64_t qid = q.h.msg_id;
   pid_t replier = Spawn([sfd, id, qid] {
-    struct sigaction sa {};
-    sa.sa_handler = OnSignal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGUSR1, &sa, nullptr);
+    CatchWithoutRestart(SIGUSR1);
     return Reply(sfd, id, qid, "answer");
   });
   ASSERT_TRUE(WaitUntilBlockedIn(replier, WriteSyscalls()))

@@ -17,23 +17,12 @@ namespace {
 
 class InterruptTest : public MountTest {};
 
-void OnSignal(int) {}
-
-// Catches SIGUSR1 with a handler that does not restart calls.
-void CatchSigusr1() {
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0;
-  sigaction(SIGUSR1, &sa, nullptr);
-}
-
 TEST_F(InterruptTest, SignalInterruptsABlockedClientRead) {
   UniqueFd srv = CreatePort("svc");
   ASSERT_TRUE(srv.valid());
   std::string path = P("svc");
   pid_t child = Spawn([path] {
-    CatchSigusr1();
+    CatchWithoutRestart(SIGUSR1);
     Opened o = Open(path, O_RDWR);
     CHILD_CHECK_ERR(0, o.err);
     std::string got;
@@ -59,7 +48,7 @@ TEST_F(InterruptTest, SignalInterruptsABlockedServerHandleRead) {
   ASSERT_TRUE(srv.valid());
   int fd = srv.get();
   pid_t reader = Spawn([fd] {
-    CatchSigusr1();
+    CatchWithoutRestart(SIGUSR1);
     Record r;
     CHILD_CHECK_ERR(EINTR, ReadRecord(fd, &r));
     return 0;
@@ -81,7 +70,7 @@ TEST_F(InterruptTest, InterruptedOpenIsWithdrawn) {
   ASSERT_TRUE(srv.valid());
   std::string path = P("svc");
   pid_t child = Spawn([path] {
-    CatchSigusr1();
+    CatchWithoutRestart(SIGUSR1);
     return Open(path, O_RDWR).err;
   });
   Record c = Expect(srv.get(), LPC_REC_CONNECT);
@@ -101,7 +90,7 @@ TEST_F(InterruptTest, OpenWithdrawnBeforeTheServerReadItLeavesNoTrace) {
   ASSERT_TRUE(srv.valid());
   std::string path = P("svc");
   pid_t child = Spawn([path] {
-    CatchSigusr1();
+    CatchWithoutRestart(SIGUSR1);
     return Open(path, O_RDWR).err;
   });
   // The daemon has the request once its CONNECT record is queued.
@@ -181,7 +170,7 @@ TEST_F(InterruptTest, SignalInterruptsABlockedConnFileRead) {
   int sfd = conn.fd.get();
   Gate interrupted;
   pid_t reader = Spawn([sfd, &interrupted] {
-    CatchSigusr1();
+    CatchWithoutRestart(SIGUSR1);
     std::string got;
     CHILD_CHECK_ERR(EINTR, ReadMsg(sfd, &got));
     interrupted.Open();

@@ -3,65 +3,20 @@
 // other users' ports, .conn files belong to the port owner, and CONNECT
 // records show who connected (lpc.7 "FILES", "Connecting").
 #include <fcntl.h>
-#include <pwd.h>
 #include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <string>
 
-#include "mount_fixture.h"
+#include "test_users.h"
 
 namespace lpctest {
 namespace {
 
-struct User {
-  uid_t uid = 0;
-  gid_t gid = 0;
-};
-
-bool LookUp(const char* name, User* out) {
-  passwd* pw = getpwnam(name);
-  if (!pw) return false;
-  out->uid = pw->pw_uid;
-  out->gid = pw->pw_gid;
-  return true;
-}
-
-class SecurityTest : public MountTest {
+class SecurityTest : public TwoUsersTest {
  protected:
-  static void SetUpTestSuite() {
-    if (geteuid() != 0) return;
-    for (const char* name : {"lpct_alice", "lpct_bob"}) {
-      // Tests running in parallel (ctest -j) may race to create the users:
-      // "already exists" and a locked /etc/passwd just mean "try again".
-      User u;
-      for (int attempt = 0; attempt < 100 && !LookUp(name, &u); ++attempt) {
-        std::string cmd = std::string("useradd -M -s /usr/sbin/nologin ") +
-                          name + " >/dev/null 2>&1";
-        if (std::system(cmd.c_str()) != 0) usleep(50 * 1000);
-      }
-    }
-  }
-
-  void SetUp() override {
-    MountTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    ASSERT_TRUE(LookUp("lpct_alice", &alice_)) << "useradd lpct_alice failed";
-    ASSERT_TRUE(LookUp("lpct_bob", &bob_)) << "useradd lpct_bob failed";
-  }
-
-  // Runs fn in a child as `u` (uid, gid, supplementary groups = {gid}).
-  pid_t RunAs(User u, std::function<int()> fn) {
-    return Spawn([u, fn] {
-      CloseOtherFds({});
-      CHILD_CHECK_ERR(0, BecomeUser(u.uid, u.gid, {u.gid}));
-      return fn();
-    });
-  }
-
   // open() as `u`; returns the errno (0: it worked, then closed).
   int OpenAs(User u, const std::string& path, int flags) {
     return WaitExit(RunAs(u, [path, flags] { return Open(path, flags).err; }));
@@ -69,25 +24,12 @@ class SecurityTest : public MountTest {
 
   // A port created by `u`; the server handle is passed back to the test.
   UniqueFd CreatePortAs(User u, const std::string& name, mode_t mode) {
-    FdChannel channel;
-    std::string path = P(name);
-    pid_t child = Spawn([&] {
-      CHILD_CHECK_ERR(0, BecomeUser(u.uid, u.gid, {u.gid}));
-      Opened o = Open(path, O_CREAT | O_EXCL | O_RDWR, mode);
-      CHILD_CHECK_ERR(0, o.err);
-      CHILD_CHECK(channel.SendFd(o.fd.get()));
-      return 0;
-    });
-    UniqueFd fd = channel.ReceiveFd();
-    EXPECT_EQ(0, WaitExit(child)) << "creating " << name << " as uid " << u.uid;
-    return fd;
+    return OpenedAs(u, P(name), O_CREAT | O_EXCL | O_RDWR, mode);
   }
 
   std::string ConnPath(uint64_t id) const {
     return P(std::string(LPC_CONN_DIR) + "/" + std::to_string(id));
   }
-
-  User alice_, bob_;
 };
 
 TEST_F(SecurityTest, PrivatePortIsClosedToOtherUsers) {

@@ -68,11 +68,8 @@ void OnAlarm(int) {
 // Inside a child: SIGALRM from now on, every 50 to 1500 us.
 void StartAlarms(uint64_t seed) {
   g_rng = seed;
-  struct sigaction sa {};
-  sa.sa_handler = OnAlarm;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0;  // no SA_RESTART: a waiting call returns EINTR
-  sigaction(SIGALRM, &sa, nullptr);
+  // A waiting call returns EINTR; OnAlarm counts and re-arms the timer.
+  CatchWithoutRestart(SIGALRM, OnAlarm);
   sigevent sev{};
   sev.sigev_notify = SIGEV_SIGNAL;
   sev.sigev_signo = SIGALRM;

@@ -12,7 +12,6 @@
 // checks that every call gets only what lpc.7 allows it.
 #include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -20,7 +19,6 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <set>
@@ -29,22 +27,10 @@
 #include <utility>
 #include <vector>
 
-#include "mount_fixture.h"
+#include "test_users.h"
 
 namespace lpctest {
 namespace {
-
-void OnSignal(int) {}
-
-// Catches SIGUSR1 with a handler that does not restart calls, so a blocked
-// call returns EINTR (as in interrupt_test.cc).
-void CatchSigusr1() {
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0;
-  sigaction(SIGUSR1, &sa, nullptr);
-}
 
 // A pipe between the test and its children. Unlike Gate, its fds are
 // known, so a child running as another user can keep them across
@@ -165,6 +151,39 @@ void ExpectMessages(const Pipe& reports, std::multiset<std::string> want,
   EXPECT_EQ(want, got) << who;
 }
 
+// The server `srv` sends `msgs` on connection `conn`, where the `readers`
+// wait, one per message, reporting to `reports`. Each read must get one of
+// the messages, together all of them (the readers report in whatever order
+// they run), and each reader exit 0. False if a send failed: the test has
+// failed and should stop, as the readers still wait.
+bool SendToWaitingReads(int srv, uint64_t conn,
+                        const std::vector<std::string>& msgs,
+                        const Pipe& reports, const std::vector<pid_t>& readers,
+                        const std::string& who) {
+  for (const std::string& m : msgs) {
+    int err = Send(srv, conn, m);
+    if (err) {
+      ADD_FAILURE() << "sending \"" << m << "\" to " << who << ": "
+                    << ErrName(err);
+      return false;
+    }
+  }
+  ExpectMessages(reports, {msgs.begin(), msgs.end()}, who);
+  for (pid_t r : readers) EXPECT_EQ(0, WaitExit(r));
+  return true;
+}
+
+// Reads, without waiting, the message already queued for the client `fd`
+// (which stays non-blocking). Fails the test and returns "" if there is
+// none: a read that waited would hang the test instead.
+std::string ReadQueued(int fd) {
+  std::string got;
+  int err = SetNonblocking(fd, true);
+  if (err == 0) err = ReadMsg(fd, &got);
+  EXPECT_OK(err) << "reading what is queued for the client";
+  return got;
+}
+
 // ------------------------------------------------------------ one user
 
 class StaleRequestTest : public MountTest {};
@@ -177,7 +196,7 @@ TEST_F(StaleRequestTest, InterruptedServerReadDoesNotServeClientReads) {
   ASSERT_TRUE(client.valid());
   int sfd = srv.get();
   pid_t server_reader = Spawn([sfd] {
-    CatchSigusr1();
+    CatchWithoutRestart(SIGUSR1);
     Record r;
     CHILD_CHECK_ERR(EINTR, ReadRecord(sfd, &r));
     return 0;
@@ -199,11 +218,8 @@ TEST_F(StaleRequestTest, InterruptedServerReadDoesNotServeClientReads) {
   // the open returns, and must wait there for the server.
   Opened second = Open(P("svc"), O_RDWR);
   ASSERT_OK(second.err);
-  ASSERT_OK(Send(sfd, c1.h.conn_id, "one"));
-  ASSERT_OK(Send(sfd, c1.h.conn_id, "two"));
-  ExpectMessages(reports, {"one", "two"}, "client 1");
-  EXPECT_EQ(0, WaitExit(a));
-  EXPECT_EQ(0, WaitExit(b));
+  ASSERT_TRUE(SendToWaitingReads(sfd, c1.h.conn_id, {"one", "two"}, reports,
+                                 {a, b}, "client 1"));
 
   ASSERT_TRUE(PollOnce(sfd, POLLIN, 0) & POLLIN)
       << "the second client's CONNECT record is not on the server handle";
@@ -240,7 +256,7 @@ TEST_F(StaleWriterTest, InterruptedWriterBehindAnotherIsNotServedLater) {
   });
   EXPECT_EQ("a0", Expect(srv.get(), LPC_REC_MESSAGE, c.h.conn_id).payload);
   pid_t second = Spawn([&] {
-    CatchSigusr1();
+    CatchWithoutRestart(SIGUSR1);
     CHILD_CHECK_ERR(0, WriteMsg(cfd, "b0"));
     CHILD_CHECK(go_second.Wait());
     CHILD_CHECK_ERR(EINTR, WriteMsg(cfd, "m3"));
@@ -274,10 +290,8 @@ TEST_F(StaleWriterTest, InterruptedWriterBehindAnotherIsNotServedLater) {
     ADD_FAILURE() << "the interrupted m3 was not sent, yet the server reads "
                   << Describe(Next(srv.get()));
   }
-  ASSERT_OK(Send(srv.get(), c.h.conn_id, "reply 1"));
-  ASSERT_OK(Send(srv.get(), c.h.conn_id, "reply 2"));
-  ExpectMessages(reports, {"reply 1", "reply 2"}, "the client");
-  for (pid_t r : readers) EXPECT_EQ(0, WaitExit(r));
+  ASSERT_TRUE(SendToWaitingReads(srv.get(), c.h.conn_id, {"reply 1", "reply 2"},
+                                 reports, readers, "the client"));
 
   // No message id went to a message nobody wrote.
   ASSERT_OK(WriteMsg(cfd, "m4"));
@@ -287,19 +301,6 @@ TEST_F(StaleWriterTest, InterruptedWriterBehindAnotherIsNotServedLater) {
 }
 
 // ------------------------------------------------------------ users
-
-struct User {
-  uid_t uid = 0;
-  gid_t gid = 0;
-};
-
-bool LookUp(const char* name, User* out) {
-  passwd* pw = getpwnam(name);
-  if (!pw) return false;
-  out->uid = pw->pw_uid;
-  out->gid = pw->pw_gid;
-  return true;
-}
 
 // The fds a child keeps: `fds` and those of `pipes`.
 std::vector<int> Keep(std::initializer_list<int> fds,
@@ -311,13 +312,16 @@ std::vector<int> Keep(std::initializer_list<int> fds,
   return keep;
 }
 
-// Runs fn in a child as `u` with only the fds in `keep` (and 0-2) open.
-pid_t RunAs(User u, std::vector<int> keep, std::function<int()> fn) {
-  return Spawn([u, keep, fn] {
-    CloseOtherFds(keep);
-    CHILD_CHECK_ERR(0, BecomeUser(u.uid, u.gid, {u.gid}));
-    return fn();
+// Writes each of `msgs` (one write() each) on `fd` from a child running as
+// `u`, and reaps it. Returns the child's pid, which the MESSAGE records
+// must show.
+pid_t WriteAs(User u, int fd, std::vector<std::string> msgs) {
+  pid_t writer = RunAs(u, {fd}, [fd, msgs] {
+    for (const std::string& m : msgs) CHILD_CHECK_ERR(0, WriteMsg(fd, m));
+    return 0;
   });
+  EXPECT_EQ(0, WaitExit(writer)) << "writing as uid " << u.uid;
+  return writer;
 }
 
 // Makes `n` reads on `fd` as `u` wait, then interrupts them all at once
@@ -327,7 +331,7 @@ bool InterruptReadsAs(User u, int fd, int n) {
   std::vector<pid_t> readers;
   for (int i = 0; i < n; ++i) {
     readers.push_back(RunAs(u, Keep({fd}, {&interrupted}), [&] {
-      CatchSigusr1();
+      CatchWithoutRestart(SIGUSR1);
       char buf[LPC_RECORD_MAX];
       CHILD_CHECK(read(fd, buf, sizeof buf) < 0);
       CHILD_CHECK_ERR(EINTR, errno);
@@ -365,48 +369,17 @@ std::vector<pid_t> WaitingReadsAs(User u, int fd, const Pipe& reports, int n,
   return readers;
 }
 
-// Two unprivileged users, as in security_test.cc. Bob plays the attacker:
+// Two unprivileged users (test_users.h). Bob plays the attacker:
 // he uses nothing but his own port, his own connection and signals to his
 // own calls. Alice's port has mode 0600, so the kernel keeps bob out of it.
-class CrossUserTest : public MountTest {
+class CrossUserTest : public TwoUsersTest {
  protected:
-  static void SetUpTestSuite() {
-    if (geteuid() != 0) return;
-    for (const char* name : {"lpct_alice", "lpct_bob"}) {
-      // Tests running in parallel (ctest -j) may race to create the users:
-      // "already exists" and a locked /etc/passwd just mean "try again".
-      User u;
-      for (int attempt = 0; attempt < 100 && !LookUp(name, &u); ++attempt) {
-        std::string cmd = std::string("useradd -M -s /usr/sbin/nologin ") +
-                          name + " >/dev/null 2>&1";
-        if (std::system(cmd.c_str()) != 0) usleep(50 * 1000);
-      }
-    }
-  }
-
-  void SetUp() override {
-    MountTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    ASSERT_TRUE(LookUp("lpct_alice", &alice_)) << "useradd lpct_alice failed";
-    ASSERT_TRUE(LookUp("lpct_bob", &bob_)) << "useradd lpct_bob failed";
-  }
-
   // A port `name` of mode 0600 created by `u`. Its server handle is passed
   // to the test, which plays the port's server: the daemon asks nobody's
   // ids when records are read or written, only the creator's count
   // (lpc.7 "CREDENTIALS").
   UniqueFd PortOf(User u, const std::string& name, bool auto_accept = true) {
-    FdChannel channel;
-    std::string path = P(name);
-    pid_t child = Spawn([&] {
-      CHILD_CHECK_ERR(0, BecomeUser(u.uid, u.gid, {u.gid}));
-      Opened o = Open(path, O_CREAT | O_EXCL | O_RDWR, 0600);
-      CHILD_CHECK_ERR(0, o.err);
-      CHILD_CHECK(channel.SendFd(o.fd.get()));
-      return 0;
-    });
-    UniqueFd fd = channel.ReceiveFd();
-    EXPECT_EQ(0, WaitExit(child)) << "creating " << name << " as uid " << u.uid;
+    UniqueFd fd = OpenedAs(u, P(name), O_CREAT | O_EXCL | O_RDWR, 0600);
     if (fd.valid() && auto_accept) {
       EXPECT_OK(SetPortOptions(fd.get(), LPC_PORT_AUTO_ACCEPT));
     }
@@ -418,51 +391,42 @@ class CrossUserTest : public MountTest {
   // accept it, unless the port auto-accepts).
   UniqueFd ConnectAs(User u, const std::string& name,
                      const std::function<void()>& while_waiting = {}) {
-    FdChannel channel;
-    std::string path = P(name);
-    pid_t child = Spawn([&] {
-      CHILD_CHECK_ERR(0, BecomeUser(u.uid, u.gid, {u.gid}));
-      Opened o = Open(path, O_RDWR);
-      CHILD_CHECK_ERR(0, o.err);
-      CHILD_CHECK(channel.SendFd(o.fd.get()));
-      return 0;
-    });
-    if (while_waiting) while_waiting();
-    UniqueFd fd = channel.ReceiveFd();
-    EXPECT_EQ(0, WaitExit(child)) << "connecting to " << name;
-    return fd;
+    return OpenedAs(u, P(name), O_RDWR, 0, while_waiting);
   }
 
-  User alice_, bob_;
+  // Where most tests start: a port `name` of `u` (PortOf, auto-accepting)
+  // and a connection of `u` to it, its CONNECT record read. On any failure
+  // the test fails and `client` is left invalid.
+  ConnectedClient ConnectedAs(User u, const std::string& name) {
+    ConnectedClient out;
+    out.srv = PortOf(u, name);
+    if (!out.srv.valid()) return out;
+    UniqueFd client = ConnectAs(u, name);
+    if (!client.valid()) return out;
+    out.connect = Expect(out.srv.get(), LPC_REC_CONNECT);
+    if (out.connect.h.type == LPC_REC_CONNECT) out.client = std::move(client);
+    return out;
+  }
 };
 
 // Bob interrupts a read of his client and his server sends to that client:
 // the message must wait for bob, not answer the reads alice's client made
 // next on her own port.
 TEST_F(CrossUserTest, AttackersSendDoesNotReachTheVictimsClient) {
-  UniqueFd alice_srv = PortOf(alice_, "alice");
-  UniqueFd bob_srv = PortOf(bob_, "bob");
-  ASSERT_TRUE(alice_srv.valid() && bob_srv.valid());
-  UniqueFd alice = ConnectAs(alice_, "alice");
-  Record ca = Expect(alice_srv.get(), LPC_REC_CONNECT, 0);
-  UniqueFd bob = ConnectAs(bob_, "bob");
-  Record cb = Expect(bob_srv.get(), LPC_REC_CONNECT, 0);
+  auto [alice_srv, alice, ca] = ConnectedAs(alice_, "alice");
+  auto [bob_srv, bob, cb] = ConnectedAs(bob_, "bob");
   ASSERT_TRUE(alice.valid() && bob.valid());
 
   ASSERT_TRUE(InterruptReadsAs(bob_, bob.get(), 1));
   Pipe reports;
   std::vector<pid_t> readers = WaitingReadsAs(alice_, alice.get(), reports, 2);
   ASSERT_OK(Send(bob_srv.get(), cb.h.conn_id, "from bob"));
-  ASSERT_OK(Send(alice_srv.get(), ca.h.conn_id, "for alice 1"));
-  ASSERT_OK(Send(alice_srv.get(), ca.h.conn_id, "for alice 2"));
-  ExpectMessages(reports, {"for alice 1", "for alice 2"}, "alice's client");
-  for (pid_t r : readers) EXPECT_EQ(0, WaitExit(r));
+  ASSERT_TRUE(SendToWaitingReads(alice_srv.get(), ca.h.conn_id,
+                                 {"for alice 1", "for alice 2"}, reports,
+                                 readers, "alice's client"));
 
   // Bob's message was queued for him before this read.
-  ASSERT_OK(SetNonblocking(bob.get(), true));
-  std::string got;
-  EXPECT_OK(ReadMsg(bob.get(), &got));
-  EXPECT_EQ("from bob", got);
+  EXPECT_EQ("from bob", ReadQueued(bob.get()));
 }
 
 // Bob's server sends his client bytes that look like a record: a MESSAGE
@@ -471,13 +435,8 @@ TEST_F(CrossUserTest, AttackersSendDoesNotReachTheVictimsClient) {
 // they must still go to bob's client; alice's server reads only records
 // the daemon made, with the ids of the real writer.
 TEST_F(CrossUserTest, ForgedRecordDoesNotReachTheVictimsServerHandle) {
-  UniqueFd alice_srv = PortOf(alice_, "alice");
-  UniqueFd bob_srv = PortOf(bob_, "bob");
-  ASSERT_TRUE(alice_srv.valid() && bob_srv.valid());
-  UniqueFd alice = ConnectAs(alice_, "alice");
-  Record ca = Expect(alice_srv.get(), LPC_REC_CONNECT, 0);
-  UniqueFd bob = ConnectAs(bob_, "bob");
-  Record cb = Expect(bob_srv.get(), LPC_REC_CONNECT, 0);
+  auto [alice_srv, alice, ca] = ConnectedAs(alice_, "alice");
+  auto [bob_srv, bob, cb] = ConnectedAs(bob_, "bob");
   ASSERT_TRUE(alice.valid() && bob.valid());
 
   ASSERT_TRUE(InterruptReadsAs(bob_, bob.get(), 1));
@@ -494,13 +453,7 @@ TEST_F(CrossUserTest, ForgedRecordDoesNotReachTheVictimsServerHandle) {
   std::string bytes(reinterpret_cast<const char*>(&forged), sizeof forged);
   bytes += body;
   ASSERT_OK(Send(bob_srv.get(), cb.h.conn_id, bytes));
-  int afd = alice.get();
-  pid_t writer = RunAs(alice_, {afd}, [afd] {
-    CHILD_CHECK_ERR(0, WriteMsg(afd, "real 1"));
-    CHILD_CHECK_ERR(0, WriteMsg(afd, "real 2"));
-    return 0;
-  });
-  EXPECT_EQ(0, WaitExit(writer));
+  pid_t writer = WriteAs(alice_, alice.get(), {"real 1", "real 2"});
 
   std::multiset<std::string> got;
   for (int i = 0; i < 2; ++i) {
@@ -517,32 +470,22 @@ TEST_F(CrossUserTest, ForgedRecordDoesNotReachTheVictimsServerHandle) {
   EXPECT_EQ((std::multiset<std::string>{"real 1", "real 2"}), got);
   for (pid_t s : servers) EXPECT_EQ(0, WaitExit(s));
 
-  ASSERT_OK(SetNonblocking(bob.get(), true));
-  std::string mine;
-  EXPECT_OK(ReadMsg(bob.get(), &mine));
-  EXPECT_EQ(bytes, mine) << "bob's client gets what his server sent";
+  EXPECT_EQ(bytes, ReadQueued(bob.get()))
+      << "bob's client gets what his server sent";
 }
 
 // Bob interrupts his own server's read of his server handle; alice's
 // client then reads on her port. The next message of bob's client must be
 // a record on bob's server handle, not an answer to alice's reads.
 TEST_F(CrossUserTest, InterruptedServerReadDoesNotSendItsRecordsElsewhere) {
-  UniqueFd alice_srv = PortOf(alice_, "alice");
-  UniqueFd bob_srv = PortOf(bob_, "bob");
-  ASSERT_TRUE(alice_srv.valid() && bob_srv.valid());
-  UniqueFd alice = ConnectAs(alice_, "alice");
-  Record ca = Expect(alice_srv.get(), LPC_REC_CONNECT, 0);
-  UniqueFd bob = ConnectAs(bob_, "bob");
-  Record cb = Expect(bob_srv.get(), LPC_REC_CONNECT, 0);
+  auto [alice_srv, alice, ca] = ConnectedAs(alice_, "alice");
+  auto [bob_srv, bob, cb] = ConnectedAs(bob_, "bob");
   ASSERT_TRUE(alice.valid() && bob.valid());
 
   ASSERT_TRUE(InterruptReadsAs(bob_, bob_srv.get(), 1));
   Pipe reports;
   std::vector<pid_t> readers = WaitingReadsAs(alice_, alice.get(), reports, 2);
-  int bfd = bob.get();
-  pid_t writer =
-      RunAs(bob_, {bfd}, [bfd] { return WriteMsg(bfd, "bob's message"); });
-  EXPECT_EQ(0, WaitExit(writer));
+  WriteAs(bob_, bob.get(), {"bob's message"});
   // Queued on bob's server handle when the write returned.
   if (PollOnce(bob_srv.get(), POLLIN, 0) & POLLIN) {
     Record m = Expect(bob_srv.get(), LPC_REC_MESSAGE, cb.h.conn_id);
@@ -552,10 +495,9 @@ TEST_F(CrossUserTest, InterruptedServerReadDoesNotSendItsRecordsElsewhere) {
     ADD_FAILURE() << "bob's message is not on his server handle";
   }
 
-  ASSERT_OK(Send(alice_srv.get(), ca.h.conn_id, "for alice 1"));
-  ASSERT_OK(Send(alice_srv.get(), ca.h.conn_id, "for alice 2"));
-  ExpectMessages(reports, {"for alice 1", "for alice 2"}, "alice's client");
-  for (pid_t r : readers) EXPECT_EQ(0, WaitExit(r));
+  ASSERT_TRUE(SendToWaitingReads(alice_srv.get(), ca.h.conn_id,
+                                 {"for alice 1", "for alice 2"}, reports,
+                                 readers, "alice's client"));
   EXPECT_TRUE(NoRecordQueued(bob_srv.get()));
 }
 
@@ -615,14 +557,8 @@ TEST_F(CrossUserTest, PendingOpenAfterAnInterruptedReadOfTheSameUser) {
   Expect(sfd, LPC_REC_DISCONNECT, c2.h.conn_id);
 
   // Connection 1 works both ways; its message waited for it.
-  std::string got;
-  ASSERT_OK(SetNonblocking(first.get(), true));
-  EXPECT_OK(ReadMsg(first.get(), &got));
-  EXPECT_EQ("to conn 1", got);
-  int fd = first.get();
-  pid_t writer =
-      RunAs(bob_, {fd}, [fd] { return WriteMsg(fd, "from conn 1"); });
-  EXPECT_EQ(0, WaitExit(writer));
+  EXPECT_EQ("to conn 1", ReadQueued(first.get()));
+  pid_t writer = WriteAs(bob_, first.get(), {"from conn 1"});
   Record m1 = Expect(sfd, LPC_REC_MESSAGE, c1.h.conn_id);
   EXPECT_EQ("from conn 1", m1.payload);
   EXPECT_EQ(static_cast<uint32_t>(writer), m1.h.pid);
@@ -640,13 +576,8 @@ class CrossUserFullQueueTest : public CrossUserTest {
 // makes room on his connection, only bob's messages may arrive there, and
 // alice's arrive on her port, with her ids.
 TEST_F(CrossUserFullQueueTest, VictimsWaitingWritesDoNotGoToTheAttacker) {
-  UniqueFd alice_srv = PortOf(alice_, "alice");
-  UniqueFd bob_srv = PortOf(bob_, "bob");
-  ASSERT_TRUE(alice_srv.valid() && bob_srv.valid());
-  UniqueFd alice = ConnectAs(alice_, "alice");
-  Record ca = Expect(alice_srv.get(), LPC_REC_CONNECT, 0);
-  UniqueFd bob = ConnectAs(bob_, "bob");
-  Record cb = Expect(bob_srv.get(), LPC_REC_CONNECT, 0);
+  auto [alice_srv, alice, ca] = ConnectedAs(alice_, "alice");
+  auto [bob_srv, bob, cb] = ConnectedAs(bob_, "bob");
   ASSERT_TRUE(alice.valid() && bob.valid());
   int afd = alice.get();
   int bfd = bob.get();
@@ -661,7 +592,7 @@ TEST_F(CrossUserFullQueueTest, VictimsWaitingWritesDoNotGoToTheAttacker) {
                    std::string waits, bool interrupted) {
     w.pid = RunAs(
         u, Keep({fd}, {&w.ready, &w.go}), [&w, fd, before, waits, interrupted] {
-          CatchSigusr1();
+          CatchWithoutRestart(SIGUSR1);
           CHILD_CHECK_ERR(0, WriteMsg(fd, before));
           w.ready.Open();
           CHILD_CHECK(w.go.Wait());

@@ -282,6 +282,21 @@ int BecomeUser(uid_t uid, gid_t gid, const std::vector<gid_t>& groups) {
   return 0;
 }
 
+namespace {
+
+// Runs only so that the signal is caught rather than fatal or ignored.
+void IgnoreCaughtSignal(int) {}
+
+}  // namespace
+
+void CatchWithoutRestart(int sig, void (*handler)(int)) {
+  struct sigaction sa {};
+  sa.sa_handler = handler ? handler : IgnoreCaughtSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART
+  sigaction(sig, &sa, nullptr);
+}
+
 Gate::Gate() {
   if (pipe2(fds_, O_CLOEXEC) != 0) std::perror("pipe2");
 }
@@ -436,8 +451,6 @@ bool g_watchdog_stop = false;  // guarded by g_watchdog_mu
 std::thread g_watchdog;
 std::atomic<bool> g_fired{false};
 
-void OnWakeSignal(int) {}  // only makes interruptible calls return EINTR
-
 void WriteStderr(const char* s) { (void)!::write(2, s, std::strlen(s)); }
 
 void KillEverything(pid_t daemon) {
@@ -474,11 +487,8 @@ void Watch(unsigned seconds, pid_t daemon, pthread_t main_thread) {
 
 void ArmWatchdog(unsigned seconds, pid_t daemon_pid) {
   DisarmWatchdog();
-  struct sigaction sa {};
-  sa.sa_handler = OnWakeSignal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0;  // no SA_RESTART: blocked calls in the test return EINTR
-  sigaction(SIGALRM, &sa, nullptr);
+  // The watchdog's SIGALRM only makes the test's blocked calls return EINTR.
+  CatchWithoutRestart(SIGALRM);
   g_fired = false;
   {
     std::lock_guard lock(g_watchdog_mu);

@@ -182,6 +182,12 @@ void CloseOtherFds(std::vector<int> keep);
 // (setgroups, setgid, setuid). Returns 0 or errno.
 int BecomeUser(uid_t uid, gid_t gid, const std::vector<gid_t>& groups = {});
 
+// Catches `sig` with `handler` (by default one that does nothing), installed
+// without SA_RESTART: a call blocked when the signal arrives returns EINTR
+// instead of being restarted, which is how the tests interrupt a waiting
+// call. For the test process or a child.
+void CatchWithoutRestart(int sig, void (*handler)(int) = nullptr);
+
 // A one-shot signal between processes: Open() in one, Wait() in another.
 class Gate {
  public:
