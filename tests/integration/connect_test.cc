@@ -299,8 +299,9 @@ TEST_F(ConnectTest, PortNameDisappearsWhenServerHandleCloses) {
   UniqueFd srv = CreatePort("svc");
   ASSERT_TRUE(srv.valid());
   srv.reset();
-  // lpc.7 "Lifetime": when the server handle is closed, the name goes. The release reaches
-  // the daemon before any later request (one FIFO, one daemon thread).
+  // lpc.7 "Lifetime": when the server handle is closed, the name goes. The
+  // release reaches the daemon before any later request (one FIFO, one daemon
+  // thread).
   struct stat st;
   EXPECT_NE(0, stat(P("svc").c_str(), &st));
   EXPECT_ERR(ENOENT, errno);
