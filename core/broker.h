@@ -160,7 +160,7 @@ class Broker {
   WaitContext context_{&registry_, &outbox_};
   Namespace names_;
   Tables tables_;
-  MessageRouter router_{limits_, tables_, outbox_, *delegate_};
+  MessageRouter router_{tables_, outbox_, *delegate_};
 };
 
 }  // namespace lpc

@@ -10,7 +10,6 @@
 #include <span>
 #include <vector>
 
-#include "broker_limits.h"
 #include "connection.h"
 #include "outbox.h"
 #include "requests.h"
@@ -21,9 +20,8 @@ namespace lpc {
 
 class MessageRouter {
  public:
-  MessageRouter(const Limits& limits, Tables& tables, Outbox& outbox,
-                BrokerDelegate& delegate)
-      : limits_(limits), tables_(tables), out_(outbox), delegate_(delegate) {}
+  MessageRouter(Tables& tables, Outbox& outbox, BrokerDelegate& delegate)
+      : tables_(tables), out_(outbox), delegate_(delegate) {}
 
   // Reads of a server handle and of a connection's direction `direction`.
   void ReadRecords(std::unique_ptr<ReadRequest> read, ServerPort& port);
@@ -58,7 +56,6 @@ class MessageRouter {
   // A message of `direction` was read to its end.
   void MadeRoom(Connection& conn, Direction direction, bool had_room);
 
-  const Limits& limits_;
   Tables& tables_;
   Outbox& out_;
   BrokerDelegate& delegate_;
