@@ -3,7 +3,8 @@
 # those that are missing, so a second run is quick and needs no network.
 set -eu
 PACKAGES="build-essential cmake pkg-config libfuse3-dev fuse3 libcap-dev
-libboost-dev libgtest-dev googletest python3 util-linux procps passwd acl"
+libboost-dev libgtest-dev googletest python3 util-linux procps passwd acl
+clang libclang-rt-14-dev llvm"
 missing=""
 for p in $PACKAGES; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
