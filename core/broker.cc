@@ -67,9 +67,11 @@ Result<Attr> Broker::SetAttr(NodeId ino, const SetAttrRequest& request) {
 }
 
 Result<Attr> Broker::MakeFolder(NodeId parent, std::string_view name,
-                                uint32_t perm, const Sender& caller) {
+                                uint32_t perm, uint32_t umask,
+                                const Sender& caller) {
   Transaction tx(this);
-  auto node = names_.MakeFolder(parent, name, perm, caller.uid, caller.gid);
+  auto node =
+      names_.MakeFolder(parent, name, perm, umask, caller.uid, caller.gid);
   if (!node) return node.error();
   names_.RememberLookup(node.value());
   return node.value()->attr;
@@ -96,17 +98,43 @@ Result<std::vector<DirEntry>> Broker::ReadDir(NodeId dir) {
   return names_.List(dir);
 }
 
+Result<std::vector<std::byte>> Broker::GetAcl(NodeId ino, AclKind kind) {
+  Transaction tx(this);
+  return names_.GetAcl(ino, kind);
+}
+
+Result<Attr> Broker::SetAcl(NodeId ino, AclKind kind,
+                            std::span<const std::byte> xattr,
+                            const Caller& caller) {
+  Transaction tx(this);
+  Node* node = names_.Find(ino);
+  if (!node) return Error::kNotFound;
+  // in_group_or_capable() of the kernel: the file's group is one of the
+  // caller's, or the caller has CAP_FSETID (capability 4).
+  constexpr uint64_t kCapFsetid = uint64_t{1} << 4;
+  Accessor who{caller.sender.uid, caller.sender.gid, caller.groups};
+  bool keeps_sgid =
+      who.InGroup(node->attr.gid) || (caller.cap_effective & kCapFsetid) != 0;
+  return names_.SetAcl(ino, kind, xattr, keeps_sgid);
+}
+
+Result<std::vector<AclKind>> Broker::AclsOf(NodeId ino) {
+  Transaction tx(this);
+  if (!names_.Find(ino)) return Error::kNotFound;
+  return names_.AclsOf(ino);
+}
+
 Result<CreatedPort> Broker::CreatePort(NodeId parent, std::string_view name,
-                                       uint32_t perm, bool exclusive,
-                                       const Caller& caller) {
+                                       uint32_t perm, uint32_t umask,
+                                       bool exclusive, const Caller& caller) {
   Transaction tx(this);
   if (parent == names_.conn_dir()) return Error::kNotPermitted;
   auto existing = names_.Child(parent, name);
   if (existing) return Error::kExists;
   if (existing.error() != Error::kNotFound) return existing.error();
   if (!exclusive) return Error::kConnectionRefused;
-  auto added = names_.Add(parent, name, NodeKind::kPort, perm,
-                          caller.sender.uid, caller.sender.gid);
+  auto added = names_.AddCreated(parent, name, NodeKind::kPort, perm, umask,
+                                 caller.sender.uid, caller.sender.gid);
   if (!added) return added.error();
   Node* node = added.value();
   PortId id(tables_.NextId());
@@ -151,6 +179,12 @@ void Broker::Connect(std::unique_ptr<OpenRequest> open, Node& node,
                      int open_flags, const Caller& caller) {
   ServerPort* port = tables_.FindPort(node.port);
   if (!port) return outbox_.Fail(std::move(open), Error::kConnectionRefused);
+  // An unlinked port takes no new connections (lpc.7 "Unlinking and
+  // renaming"), also through a name that skips the lookup, such as
+  // /proc/self/fd/N of one of its handles.
+  if (!node.linked) {
+    return outbox_.Fail(std::move(open), Error::kConnectionRefused);
+  }
   if (port->requests().size() >= limits_.backlog) {
     return outbox_.Fail(std::move(open), Error::kWouldBlock);
   }

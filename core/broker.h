@@ -60,19 +60,29 @@ class Broker {
   void Forget(NodeId ino, uint64_t count);
   Result<Attr> GetAttr(NodeId ino);
   Result<Attr> SetAttr(NodeId ino, const SetAttrRequest& request);
+  // perm less umask, or narrowed by the folder's default ACL if it has
+  // one (Namespace::AddCreated).
   Result<Attr> MakeFolder(NodeId parent, std::string_view name, uint32_t perm,
-                          const Sender& caller);
+                          uint32_t umask, const Sender& caller);
   Status RemoveFolder(NodeId parent, std::string_view name);
   Status Unlink(NodeId parent, std::string_view name);
   Status Rename(NodeId parent, std::string_view name, NodeId new_parent,
                 std::string_view new_name, unsigned flags);
   Result<std::vector<DirEntry>> ReadDir(NodeId dir);
 
+  // --- ACLs as the kernel's xattrs (lpc.7 "ACCESS CONTROL"). The kernel
+  // has checked that the caller owns the file; `caller` decides whether a
+  // set-group-ID bit survives a new access list, as on ext4.
+  Result<std::vector<std::byte>> GetAcl(NodeId ino, AclKind kind);
+  Result<Attr> SetAcl(NodeId ino, AclKind kind,
+                      std::span<const std::byte> xattr, const Caller& caller);
+  Result<std::vector<AclKind>> AclsOf(NodeId ino);
+
   // open(O_CREAT): creates a port and its server handle. Without O_EXCL the
   // caller did not ask for a new port, so the answer is ECONNREFUSED
   // (lpc.7 "Creating a port": a missing port is never created by accident).
   Result<CreatedPort> CreatePort(NodeId parent, std::string_view name,
-                                 uint32_t perm, bool exclusive,
+                                 uint32_t perm, uint32_t umask, bool exclusive,
                                  const Caller& caller);
 
   // --- Files (answered through the delegate, now or later). A token must

@@ -48,6 +48,10 @@ int ToErrno(Error e) {
       return EBUSY;
     case Error::kAborted:
       return ECONNABORTED;
+    case Error::kNoData:
+      return ENODATA;
+    case Error::kNotSupported:
+      return EOPNOTSUPP;
   }
   return EIO;
 }
@@ -96,6 +100,10 @@ const char* Describe(Error e) {
       return "busy";
     case Error::kAborted:
       return "daemon stopping";
+    case Error::kNoData:
+      return "no such attribute";
+    case Error::kNotSupported:
+      return "not supported";
   }
   return "unknown error";
 }

@@ -30,6 +30,8 @@ enum class Error : uint8_t {
   kBadHandle,          // EBADF: unknown handle (a bug or a stale fh)
   kBusy,               // EBUSY
   kAborted,            // ECONNABORTED: the daemon is stopping
+  kNoData,             // ENODATA: no such extended attribute
+  kNotSupported,       // EOPNOTSUPP: no such attribute kind, bad version
 };
 
 // The errno for an error, positive, as fuse_reply_err wants it.

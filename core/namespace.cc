@@ -134,8 +134,30 @@ void Namespace::ReleaseIfUnused(Node* node) {
   nodes_.erase(node->attr.ino);
 }
 
+Result<Node*> Namespace::AddCreated(NodeId parent_ino, std::string_view name,
+                                    NodeKind kind, uint32_t perm,
+                                    uint32_t umask, uint32_t uid,
+                                    uint32_t gid) {
+  Node* parent = Find(parent_ino);
+  if (!parent) return Error::kNotFound;
+  perm &= 07777;
+  std::optional<Acl> inherited;
+  if (parent->default_acl) {
+    inherited = parent->default_acl->InheritInto(&perm);
+  } else {
+    perm &= ~(umask & 0777);
+  }
+  auto added = Add(parent_ino, name, kind, perm, uid, gid);
+  if (!added) return added;
+  Node* node = added.value();
+  node->access_acl = std::move(inherited);
+  if (kind == NodeKind::kDirectory) node->default_acl = parent->default_acl;
+  return node;
+}
+
 Result<Node*> Namespace::MakeFolder(NodeId parent, std::string_view name,
-                                    uint32_t perm, uint32_t uid, uint32_t gid) {
+                                    uint32_t perm, uint32_t umask, uint32_t uid,
+                                    uint32_t gid) {
   if (parent == conn_dir_) return Error::kNotPermitted;
   Node* dir = Find(parent);
   if (!dir) return Error::kNotFound;
@@ -144,7 +166,7 @@ Result<Node*> Namespace::MakeFolder(NodeId parent, std::string_view name,
     gid = dir->attr.gid;
     perm |= S_ISGID;
   }
-  return Add(parent, name, NodeKind::kDirectory, perm, uid, gid);
+  return AddCreated(parent, name, NodeKind::kDirectory, perm, umask, uid, gid);
 }
 
 Status Namespace::RemoveFolder(NodeId parent, std::string_view name) {
@@ -222,13 +244,66 @@ Result<Attr> Namespace::SetAttr(NodeId ino, const SetAttrRequest& req) {
         break;
     }
   }
-  if (req.set_perm) node->attr.perm = req.perm & 07777;
+  if (req.set_perm) {
+    node->attr.perm = req.perm & 07777;
+    if (node->access_acl) node->access_acl->Chmod(node->attr.perm);
+  }
   if (req.set_uid) node->attr.uid = req.uid;
   if (req.set_gid) node->attr.gid = req.gid;
   if (req.set_atime) node->attr.atime = req.atime;
   if (req.set_mtime) node->attr.mtime = req.mtime;
   node->attr.ctime = Now();
   return node->attr;
+}
+
+Result<std::vector<std::byte>> Namespace::GetAcl(NodeId ino, AclKind kind) {
+  Node* node = Find(ino);
+  if (!node) return Error::kNotFound;
+  const std::optional<Acl>& acl =
+      kind == AclKind::kAccess ? node->access_acl : node->default_acl;
+  if (!acl) return Error::kNoData;
+  return acl->Encode();
+}
+
+Result<Attr> Namespace::SetAcl(NodeId ino, AclKind kind,
+                               std::span<const std::byte> xattr,
+                               bool keeps_sgid) {
+  Node* node = Find(ino);
+  if (!node) return Error::kNotFound;
+  // .conn stays 0555 for everyone and .stats is the daemon's own; the
+  // files in .conn stay private unless their owner says otherwise.
+  if (ino == conn_dir_ || ino == stats_file_) return Error::kNotPermitted;
+  std::optional<Acl> acl;
+  if (!xattr.empty()) {
+    auto decoded = Acl::Decode(xattr);
+    if (!decoded) return decoded.error();
+    acl = std::move(decoded.value());
+  }
+  if (kind == AclKind::kDefault) {
+    // The kernel refuses this before asking (EACCES); say the same.
+    if (acl && node->attr.kind != NodeKind::kDirectory) {
+      return Error::kAccessDenied;
+    }
+    node->default_acl = std::move(acl);
+  } else {
+    if (acl) {
+      node->attr.perm = (node->attr.perm & ~uint32_t{0777}) | acl->ModeBits();
+      if (acl->EquivalentToMode()) acl.reset();
+    }
+    if (!keeps_sgid) node->attr.perm &= ~uint32_t{S_ISGID};
+    node->access_acl = std::move(acl);
+  }
+  node->attr.ctime = Now();
+  return node->attr;
+}
+
+std::vector<AclKind> Namespace::AclsOf(NodeId ino) {
+  std::vector<AclKind> kinds;
+  Node* node = Find(ino);
+  if (!node) return kinds;
+  if (node->access_acl) kinds.push_back(AclKind::kAccess);
+  if (node->default_acl) kinds.push_back(AclKind::kDefault);
+  return kinds;
 }
 
 Result<std::vector<DirEntry>> Namespace::List(NodeId dir_ino) {

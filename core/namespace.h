@@ -7,11 +7,14 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "acl.h"
 #include "errors.h"
 #include "ids.h"
 
@@ -53,7 +56,17 @@ struct Node {
   // the node while it lives.
   PortId port;
   ConnId conn;
+  // POSIX ACLs (lpc.7 "ACCESS CONTROL"). An access list is kept only when
+  // it says more than the mode; the group bits of the mode are then its
+  // mask. Only folders have a default list.
+  std::optional<Acl> access_acl;
+  std::optional<Acl> default_acl;
   bool held() const { return reserved || port || conn; }
+};
+
+enum class AclKind : uint8_t {
+  kAccess,   // system.posix_acl_access
+  kDefault,  // system.posix_acl_default
 };
 
 struct DirEntry {
@@ -98,16 +111,40 @@ class Namespace {
   // too, and the node is freed once the kernel no longer refers to it.
   void Drop(Node* node);
 
+  // Add() for a file a caller creates: the mode less the caller's umask,
+  // or, if the folder has a default ACL, the mode narrowed by that list,
+  // which the new node inherits (and a new folder keeps as its own
+  // default), ignoring the umask, as on every Linux file system.
+  Result<Node*> AddCreated(NodeId parent, std::string_view name, NodeKind kind,
+                           uint32_t perm, uint32_t umask, uint32_t uid,
+                           uint32_t gid);
+
   // --- The name operations of lpc.7 "FILES" and "PORTS".
   Result<Node*> MakeFolder(NodeId parent, std::string_view name, uint32_t perm,
-                           uint32_t uid, uint32_t gid);
+                           uint32_t umask, uint32_t uid, uint32_t gid);
   Status RemoveFolder(NodeId parent, std::string_view name);
   // Removes a port's name; the port keeps working through its handles.
   Status Unlink(NodeId parent, std::string_view name);
   // flags: 0 or RENAME_NOREPLACE; anything else is EINVAL.
   Status Rename(NodeId parent, std::string_view name, NodeId new_parent,
                 std::string_view new_name, unsigned flags);
+  // A chmod also rewrites the owner, mask and other entries of the
+  // node's access ACL, as posix_acl_chmod() does.
   Result<Attr> SetAttr(NodeId ino, const SetAttrRequest& request);
+
+  // --- ACLs, as the xattrs the kernel reads and writes (lpc.7 "ACCESS
+  // CONTROL"). The kernel has already checked that the caller may.
+  // The list in the kernel's xattr encoding; ENODATA if there is none.
+  Result<std::vector<std::byte>> GetAcl(NodeId ino, AclKind kind);
+  // Sets (or with an empty `xattr`, removes) a list. Setting an access
+  // list sets the permission bits it implies and keeps the list only if
+  // it says more than they do; `keeps_sgid` false (the caller is not in
+  // the file's group and lacks CAP_FSETID) clears the set-group-ID bit,
+  // as posix_acl_update_mode() does. EPERM on .conn and .stats.
+  Result<Attr> SetAcl(NodeId ino, AclKind kind,
+                      std::span<const std::byte> xattr, bool keeps_sgid);
+  // Which lists the node has, for listxattr.
+  std::vector<AclKind> AclsOf(NodeId ino);
   Result<std::vector<DirEntry>> List(NodeId dir);
 
   // Path from the mount root ("/a/b"), or "(unlinked)".

@@ -11,6 +11,11 @@ void Init(void*, fuse_conn_info* conn) {
   // size from our reply, which keeps it at LPC_STREAM_SIZE.
   conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
   conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+  // The kernel enforces POSIX ACLs, which it reads from us as xattrs
+  // (fs/README.md "ACLs"). It then leaves the umask to us, so that a
+  // folder's default ACL can replace it: DONT_MASK passes it along.
+  if (conn->capable & FUSE_CAP_POSIX_ACL) conn->want |= FUSE_CAP_POSIX_ACL;
+  if (conn->capable & FUSE_CAP_DONT_MASK) conn->want |= FUSE_CAP_DONT_MASK;
 }
 
 }  // namespace
@@ -21,6 +26,7 @@ const fuse_lowlevel_ops& LpcfsOperations() {
     o.init = Init;
     ops::AddNameOperations(o);
     ops::AddFileOperations(o);
+    ops::AddXattrOperations(o);
     return o;
   }();
   return ops;

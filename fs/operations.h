@@ -66,9 +66,11 @@ inline void ReplyError(fuse_req_t req, Error e) {
   fuse_reply_err(req, ToErrno(e));
 }
 
-// Operation families: names (ops_names.cc) and files (ops_files.cc).
+// Operation families: names (ops_names.cc), files (ops_files.cc) and
+// extended attributes (ops_xattr.cc).
 void AddNameOperations(fuse_lowlevel_ops& ops);
 void AddFileOperations(fuse_lowlevel_ops& ops);
+void AddXattrOperations(fuse_lowlevel_ops& ops);
 
 }  // namespace ops
 }  // namespace lpc

@@ -15,9 +15,10 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   Guarded(req, [&] {
     Daemon& d = Daemon::Of(req);
     bool exclusive = fi->flags & O_EXCL;
+    const fuse_ctx& ctx = *fuse_req_ctx(req);
     auto created =
-        d.broker().CreatePort(NodeId(parent), name, mode & 07777, exclusive,
-                              d.identities().CallerOf(*fuse_req_ctx(req)));
+        d.broker().CreatePort(NodeId(parent), name, mode & 07777, ctx.umask,
+                              exclusive, d.identities().CallerOf(ctx));
     if (!created) return ReplyError(req, created.error());
     fuse_entry_param e = ToEntry(created->attr);
     if (ReplyCreateRaw(req, e, created->handle.value()) != -ENOENT) return;
@@ -31,8 +32,14 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   });
 }
 
+// The kernel's open flag of execve(2) (__FMODE_EXEC, not in the uapi
+// headers). An exec checks only the execute bit, so it must not connect
+// (lpc.7 "ACCESS CONTROL").
+constexpr int kExecOpenFlag = 0x20;
+
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   int flags = fi->flags;
+  if (flags & kExecOpenFlag) return (void)fuse_reply_err(req, EACCES);
   GuardedDeferred(req, [&](Daemon& d, Token token) {
     d.broker().Open(token, NodeId(ino), flags,
                     d.identities().CallerOf(*fuse_req_ctx(req)));

@@ -94,9 +94,10 @@ void MakeFolder(fuse_req_t req, fuse_ino_t parent, const char* name,
                 mode_t mode) {
   Guarded(req, [&] {
     Daemon& d = Daemon::Of(req);
-    Sender caller = d.identities().SenderOf(*fuse_req_ctx(req));
-    ReplyEntry(
-        req, d.broker().MakeFolder(NodeId(parent), name, mode & 07777, caller));
+    const fuse_ctx& ctx = *fuse_req_ctx(req);
+    Sender caller = d.identities().SenderOf(ctx);
+    ReplyEntry(req, d.broker().MakeFolder(NodeId(parent), name, mode & 07777,
+                                          ctx.umask, caller));
   });
 }
 

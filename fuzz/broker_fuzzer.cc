@@ -542,7 +542,7 @@ class Session {
     uint8_t f = in_.Byte();
     bool exclusive = (f & 0xE0) != 0xE0;
     uint32_t perm = 0600 | (f & 077);
-    auto r = broker_.CreatePort(Namespace::kRootIno, name, perm, exclusive,
+    auto r = broker_.CreatePort(Namespace::kRootIno, name, perm, 0, exclusive,
                                 OwnerCaller());
     Trace("  create %s excl=%d -> %s\n", name, exclusive,
           r ? "ok" : Describe(r.error()));
@@ -1055,7 +1055,7 @@ class Session {
                              other, b & 0x80 ? RENAME_NOREPLACE : 0);
         break;
       case 2:
-        (void)broker_.MakeFolder(Namespace::kRootIno, name, 0755,
+        (void)broker_.MakeFolder(Namespace::kRootIno, name, 0755, 0,
                                  Sender{1, 1000, 1000});
         break;
       case 3:

@@ -53,7 +53,7 @@ class BrokerTest : public ::testing::Test {
 
   // Creates a port at the root; returns its server handle.
   HandleId Create(std::string_view name, uint32_t perm = 0666) {
-    auto r = broker_.CreatePort(Namespace::kRootIno, name, perm, true,
+    auto r = broker_.CreatePort(Namespace::kRootIno, name, perm, 0, true,
                                 MakeCaller(1, 1000));
     EXPECT_TRUE(r);
     if (!r) return HandleId();

@@ -209,7 +209,7 @@ TEST_F(BrokerTest, ConnectTimeout) {
   RecordingDelegate d;
   Broker b(&d, l);
   auto port =
-      b.CreatePort(Namespace::kRootIno, "svc", 0666, true, MakeCaller(1));
+      b.CreatePort(Namespace::kRootIno, "svc", 0666, 0, true, MakeCaller(1));
   Req open = d.Issue(RequestKind::kOpen);
   b.Open(open.token, port->attr.ino, O_RDWR, MakeCaller(2));
   b.Expire(std::chrono::steady_clock::now());
@@ -243,7 +243,7 @@ TEST_F(BrokerTest, BacklogBounded) {
   RecordingDelegate d;
   Broker b(&d, l);
   auto port =
-      b.CreatePort(Namespace::kRootIno, "svc", 0666, true, MakeCaller(1));
+      b.CreatePort(Namespace::kRootIno, "svc", 0666, 0, true, MakeCaller(1));
   Req one = d.Issue(RequestKind::kOpen);
   Req two = d.Issue(RequestKind::kOpen);
   b.Open(one.token, port->attr.ino, O_RDWR, MakeCaller(2));
@@ -492,15 +492,16 @@ TEST_F(BrokerTest, PollReportsAndNotifies) {
 
 TEST_F(BrokerTest, NamesOfPorts) {
   HandleId server = Create("svc");
-  auto bad = broker_.CreatePort(Namespace::kRootIno, "other", 0666, false,
+  auto bad = broker_.CreatePort(Namespace::kRootIno, "other", 0666, 0, false,
                                 MakeCaller(1));
   EXPECT_EQ(bad.error(), Error::kConnectionRefused);
   EXPECT_EQ(
-      broker_.CreatePort(Namespace::kRootIno, "svc", 0666, true, MakeCaller(1))
+      broker_
+          .CreatePort(Namespace::kRootIno, "svc", 0666, 0, true, MakeCaller(1))
           .error(),
       Error::kExists);
-  auto other =
-      broker_.CreatePort(Namespace::kRootIno, "b", 0666, true, MakeCaller(1));
+  auto other = broker_.CreatePort(Namespace::kRootIno, "b", 0666, 0, true,
+                                  MakeCaller(1));
   EXPECT_EQ(
       broker_.Rename(Namespace::kRootIno, "svc", Namespace::kRootIno, "b", 0)
           .error(),
@@ -521,17 +522,17 @@ TEST_F(BrokerTest, NamesOfPorts) {
 
 TEST_F(BrokerTest, FoldersAndReservedNames) {
   auto dir =
-      broker_.MakeFolder(Namespace::kRootIno, "app", 0755, Sender{1, 5, 5});
+      broker_.MakeFolder(Namespace::kRootIno, "app", 0755, 0, Sender{1, 5, 5});
   ASSERT_TRUE(dir);
   EXPECT_EQ(dir->uid, 5u);
-  auto p = broker_.CreatePort(dir->ino, "svc", 0600, true, MakeCaller(1));
+  auto p = broker_.CreatePort(dir->ino, "svc", 0600, 0, true, MakeCaller(1));
   ASSERT_TRUE(p);
   EXPECT_EQ(broker_.RemoveFolder(Namespace::kRootIno, "app").error(),
             Error::kNotEmpty);
   auto conn_dir = broker_.Lookup(Namespace::kRootIno, ".conn");
-  EXPECT_EQ(
-      broker_.CreatePort(conn_dir->ino, "x", 0600, true, MakeCaller(1)).error(),
-      Error::kNotPermitted);
+  EXPECT_EQ(broker_.CreatePort(conn_dir->ino, "x", 0600, 0, true, MakeCaller(1))
+                .error(),
+            Error::kNotPermitted);
   broker_.Release(p->handle);
   EXPECT_TRUE(broker_.RemoveFolder(Namespace::kRootIno, "app"));
 }
@@ -606,7 +607,7 @@ TEST(BrokerRefusedOpen, TheBrokerReleasesTheHandleItself) {
   RefusingDelegate d;
   Broker b(&d);
   auto port =
-      b.CreatePort(Namespace::kRootIno, "svc", 0666, true, MakeCaller(1));
+      b.CreatePort(Namespace::kRootIno, "svc", 0666, 0, true, MakeCaller(1));
   Req opt = d.Issue(RequestKind::kWrite);
   Bytes rec =
       EncodeCommand(LPC_REC_PORT_OPTIONS, 0, 0, LPC_PORT_AUTO_ACCEPT, 0);

@@ -70,8 +70,8 @@ TEST(Namespace, HeldNodeSurvivesForgetUntilDropped) {
 
 TEST(Namespace, RenameRules) {
   Namespace ns;
-  NodeId a = ns.MakeFolder(kRoot, "a", 0755, 0, 0).value()->attr.ino;
-  NodeId b = ns.MakeFolder(a, "b", 0755, 0, 0).value()->attr.ino;
+  NodeId a = ns.MakeFolder(kRoot, "a", 0755, 0, 0, 0).value()->attr.ino;
+  NodeId b = ns.MakeFolder(a, "b", 0755, 0, 0, 0).value()->attr.ino;
   ns.Add(kRoot, "p", NodeKind::kPort, 0666, 0, 0);
   ns.Add(kRoot, "q", NodeKind::kPort, 0666, 0, 0);
   const std::string too_long(256, 'x');
@@ -110,7 +110,7 @@ TEST(Namespace, RenameRules) {
 
 TEST(Namespace, FoldersRemoveAndUnlinkRules) {
   Namespace ns;
-  NodeId app = ns.MakeFolder(kRoot, "app", 0755, 5, 5).value()->attr.ino;
+  NodeId app = ns.MakeFolder(kRoot, "app", 0755, 0, 5, 5).value()->attr.ino;
   ns.Add(app, "svc", NodeKind::kPort, 0666, 5, 5);
   EXPECT_EQ(ns.RemoveFolder(kRoot, "app").error(), Error::kNotEmpty);
   EXPECT_EQ(ns.RemoveFolder(kRoot, ".conn").error(), Error::kBusy);
@@ -118,7 +118,7 @@ TEST(Namespace, FoldersRemoveAndUnlinkRules) {
   EXPECT_EQ(ns.RemoveFolder(app, "svc").error(), Error::kNotDirectory);
   EXPECT_EQ(ns.Unlink(kRoot, "app").error(), Error::kIsDirectory);
   EXPECT_EQ(ns.Unlink(kRoot, ".stats").error(), Error::kNotPermitted);
-  EXPECT_EQ(ns.MakeFolder(ns.conn_dir(), "x", 0755, 0, 0).error(),
+  EXPECT_EQ(ns.MakeFolder(ns.conn_dir(), "x", 0755, 0, 0, 0).error(),
             Error::kNotPermitted);
   EXPECT_TRUE(ns.Unlink(app, "svc"));
   EXPECT_TRUE(ns.RemoveFolder(kRoot, "app"));
@@ -126,8 +126,8 @@ TEST(Namespace, FoldersRemoveAndUnlinkRules) {
 
 TEST(Namespace, SetgidFolderPassesItsGroupToFolders) {
   Namespace ns;
-  Node* shared = ns.MakeFolder(kRoot, "shared", 02775, 1, 50).value();
-  Node* sub = ns.MakeFolder(shared->attr.ino, "sub", 0700, 2, 60).value();
+  Node* shared = ns.MakeFolder(kRoot, "shared", 02775, 0, 1, 50).value();
+  Node* sub = ns.MakeFolder(shared->attr.ino, "sub", 0700, 0, 2, 60).value();
   EXPECT_EQ(sub->attr.gid, 50u);
   EXPECT_EQ(sub->attr.perm, uint32_t{02700});
 }
@@ -136,7 +136,7 @@ TEST(Namespace, SetAttrTruncationRules) {
   Namespace ns;
   NodeId port =
       ns.Add(kRoot, "p", NodeKind::kPort, 0666, 0, 0).value()->attr.ino;
-  NodeId dir = ns.MakeFolder(kRoot, "d", 0755, 0, 0).value()->attr.ino;
+  NodeId dir = ns.MakeFolder(kRoot, "d", 0755, 0, 0, 0).value()->attr.ino;
   SetAttrRequest trunc;
   trunc.set_size = true;
   EXPECT_TRUE(ns.SetAttr(port, trunc)) << "truncate to 0 is a no-op";
