@@ -48,6 +48,10 @@ int ToErrno(Error e) {
       return EBUSY;
     case Error::kAborted:
       return ECONNABORTED;
+    case Error::kQuotaExceeded:
+      return EDQUOT;
+    case Error::kNoBuffers:
+      return ENOBUFS;
   }
   return EIO;
 }
@@ -96,6 +100,10 @@ const char* Describe(Error e) {
       return "busy";
     case Error::kAborted:
       return "daemon stopping";
+    case Error::kQuotaExceeded:
+      return "user quota exceeded";
+    case Error::kNoBuffers:
+      return "user's queued bytes at quota";
   }
   return "unknown error";
 }

@@ -30,6 +30,8 @@ enum class Error : uint8_t {
   kBadHandle,          // EBADF: unknown handle (a bug or a stale fh)
   kBusy,               // EBUSY
   kAborted,            // ECONNABORTED: the daemon is stopping
+  kQuotaExceeded,      // EDQUOT: a per-user quota is used up (lpcfs.8)
+  kNoBuffers,          // ENOBUFS: O_NONBLOCK write over the bytes quota
 };
 
 // The errno for an error, positive, as fuse_reply_err wants it.
