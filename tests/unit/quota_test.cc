@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -245,6 +246,16 @@ TEST(QuotaBroker, EveryEndingReleasesEveryCharge) {
          EXPECT_TRUE(t.Cancel(open));
          EXPECT_EQ(t.Used(kBob, QuotaKind::kClientConnections), 1u)
              << "held until the server reads the DISCONNECT";
+         t.DrainRecords(server);
+       }},
+      {"timed out (connect_timeout)",
+       [](T& t, HandleId server) {
+         Req open = t.ConnectAs(kBob);
+         t.NextRecord(server);
+         t.broker_.Expire(std::chrono::steady_clock::now() +
+                          std::chrono::hours(1));
+         EXPECT_EQ(t.ErrorOf(open), Error::kTimedOut);
+         EXPECT_EQ(t.Used(kBob, QuotaKind::kPending), 0u);
          t.DrainRecords(server);
        }},
       {"refused by a quota",
