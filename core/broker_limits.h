@@ -24,7 +24,7 @@ struct Limits {
   size_t max_message = LPC_MAX_MESSAGE;
   // Connections of one port, pending or accepted, until reaped: bounds
   // what a slow server of an auto-accept port lets its clients pile up
-  // (lpcfs.8 "QUOTAS").
+  // (lpcfs.8 "Quota options").
   size_t port_connections = 4096;
   // Folder nesting below the mount root (lpc.7 "QUOTAS").
   size_t folder_depth = 32;

@@ -1,5 +1,5 @@
-// Per-user quotas (lpcfs.8 "QUOTAS", lpc.7 "QUOTAS"): what the daemon holds
-// on each user's behalf, and the limits that keep one user from starving
+// Per-user quotas (lpcfs.8 "Quota options", lpc.7 "QUOTAS"): what the daemon
+// holds on each user's behalf, and the limits that keep one user from starving
 // another. The Broker charges at the one place each resource is created
 // and the charge is released where it ends: a QuotaCharge releases itself
 // when destroyed, so an object that holds one (a port, a connection, a

@@ -68,7 +68,7 @@ void PrintQuotaHelp() {
   const QuotaLimits q;
   const Limits l;
   std::printf(
-      "quota options (per user; see QUOTAS in lpcfs(8)):\n"
+      "quota options (per user; see Quota options in lpcfs(8)):\n"
       "    -o quota_ports=N        ports a user has created (%zu)\n"
       "    -o quota_connections=N  connections a user holds as client "
       "(%zu)\n"

@@ -1,4 +1,4 @@
-// The -o options of the quotas (lpcfs.8 "QUOTAS"): parsed apart from the
+// The -o options of the quotas (lpcfs.8 "Quota options"): parsed apart from the
 // other options so that each family of options stays in its own place.
 #pragma once
 
