@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <utility>
 
+#include "folder_depth.h"
 #include "server_command.h"
 #include "stats_text.h"
+#include "user_stats.h"
 
 namespace lpc {
 
@@ -15,7 +17,11 @@ class Broker::Transaction {
  public:
   explicit Transaction(Broker* broker) : broker_(broker), lock_(broker->mu_) {}
   ~Transaction() {
-    broker_->ReapFinished();
+    // Reaping frees queued bytes too, which may let quota waiters in.
+    do {
+      broker_->ServeQuotaWaiters();
+      broker_->ReapFinished();
+    } while (broker_->quota_.has_ready());
     Outbox::Batch batch = broker_->outbox_.Take();
     lock_.unlock();
     std::vector<HandleId> refused =
@@ -70,16 +76,26 @@ Result<Attr> Broker::MakeFolder(NodeId parent, std::string_view name,
                                 uint32_t perm, uint32_t umask,
                                 const Sender& caller) {
   Transaction tx(this);
-  auto node =
-      names_.MakeFolder(parent, name, perm, umask, caller.uid, caller.gid);
+  // A name taken is EEXIST whatever the quotas say, as mkdir(2) checks.
+  if (names_.Child(parent, name)) return Error::kExists;
+  if (!DepthAllows(parent, 0)) return Error::kNameTooLong;
+  auto charge = quota_.Charge(caller.uid, QuotaKind::kFolders);
+  if (!charge) return charge.error();
+  auto node = names_.MakeFolder(parent, name, perm, umask, caller.uid,
+                                caller.gid);
   if (!node) return node.error();
   names_.RememberLookup(node.value());
+  folder_charges_.emplace(node.value()->attr.ino, std::move(charge.value()));
   return node.value()->attr;
 }
 
 Status Broker::RemoveFolder(NodeId parent, std::string_view name) {
   Transaction tx(this);
-  return names_.RemoveFolder(parent, name);
+  auto node = names_.Child(parent, name);
+  NodeId ino = node ? node.value()->attr.ino : NodeId();
+  Status removed = names_.RemoveFolder(parent, name);
+  if (removed) folder_charges_.erase(ino);
+  return removed;
 }
 
 Status Broker::Unlink(NodeId parent, std::string_view name) {
@@ -90,7 +106,17 @@ Status Broker::Unlink(NodeId parent, std::string_view name) {
 Status Broker::Rename(NodeId parent, std::string_view name, NodeId new_parent,
                       std::string_view new_name, unsigned flags) {
   Transaction tx(this);
+  auto node = names_.Child(parent, name);
+  if (node && node.value()->attr.kind == NodeKind::kDirectory &&
+      new_parent != parent &&
+      !DepthAllows(new_parent, HeightBelow(names_, *node.value()))) {
+    return Error::kNameTooLong;
+  }
   return names_.Rename(parent, name, new_parent, new_name, flags);
+}
+
+bool Broker::DepthAllows(NodeId parent, size_t height) {
+  return DepthOf(names_, parent) + 1 + height <= limits_.folder_depth;
 }
 
 Result<std::vector<DirEntry>> Broker::ReadDir(NodeId dir) {
@@ -133,14 +159,18 @@ Result<CreatedPort> Broker::CreatePort(NodeId parent, std::string_view name,
   if (existing) return Error::kExists;
   if (existing.error() != Error::kNotFound) return existing.error();
   if (!exclusive) return Error::kConnectionRefused;
+  auto charge = quota_.Charge(caller.sender.uid, QuotaKind::kPorts);
+  if (!charge) return charge.error();
   auto added = names_.AddCreated(parent, name, NodeKind::kPort, perm, umask,
                                  caller.sender.uid, caller.sender.gid);
   if (!added) return added.error();
   Node* node = added.value();
   PortId id(tables_.NextId());
   HandleId handle = tables_.NewHandle(HandleKind::kServer, id, ConnId());
-  tables_.ports.emplace(
-      id, std::make_unique<ServerPort>(id, node->attr.ino, handle, context_));
+  auto port =
+      std::make_unique<ServerPort>(id, node->attr.ino, handle, context_);
+  port->HoldCharge(std::move(charge.value()));
+  tables_.ports.emplace(id, std::move(port));
   node->port = id;
   names_.RememberLookup(node);
   return CreatedPort{node->attr, handle};
@@ -167,7 +197,7 @@ void Broker::Open(Token token, NodeId ino, int open_flags,
         return outbox_.Fail(std::move(open), Error::kNotPermitted);
       }
       HandleId h = tables_.NewHandle(HandleKind::kStats, PortId(), ConnId());
-      tables_.handles.Find(h)->snapshot = RenderStats(tables_, names_);
+      tables_.handles.Find(h)->snapshot = Stats();
       return outbox_.Opened(std::move(open), {h, false});
     }
     case NodeKind::kDirectory:
@@ -188,6 +218,25 @@ void Broker::Connect(std::unique_ptr<OpenRequest> open, Node& node,
   if (port->requests().size() >= limits_.backlog) {
     return outbox_.Fail(std::move(open), Error::kWouldBlock);
   }
+  // lpc.7 "QUOTAS": a port whose server reaps slowly holds at most
+  // port_connections; beyond that it is busy, as a full backlog is.
+  if (port->connections().size() >= limits_.port_connections) {
+    return outbox_.Fail(std::move(open), Error::kWouldBlock);
+  }
+  // The client is charged a connection (and a pending request until it is
+  // answered), the port's owner a served connection. Each charge is
+  // released when the Connection holding it is reaped, on every path.
+  const uint32_t owner = names_.Find(port->node())->attr.uid;
+  auto client = quota_.Charge(caller.sender.uid, QuotaKind::kClientConnections);
+  if (!client) return outbox_.Fail(std::move(open), client.error());
+  auto served = quota_.Charge(owner, QuotaKind::kServedConnections);
+  if (!served) return outbox_.Fail(std::move(open), served.error());
+  QuotaCharge pending;
+  if (!port->auto_accept()) {
+    auto charged = quota_.Charge(caller.sender.uid, QuotaKind::kPending);
+    if (!charged) return outbox_.Fail(std::move(open), charged.error());
+    pending = std::move(charged.value());
+  }
   // An auto-accepted open never waits, so a signal cannot interrupt it.
   if (!port->auto_accept() && delegate_->Interrupted(open->token())) {
     return outbox_.Fail(std::move(open), Error::kInterrupted);
@@ -199,8 +248,10 @@ void Broker::Connect(std::unique_ptr<OpenRequest> open, Node& node,
   if (caller.groups_truncated) flags |= LPC_CONNECT_GROUPS_TRUNCATED;
   ConnId id(tables_.NextId());
   auto owned = std::make_unique<Connection>(id, port->id(), caller, flags,
-                                            limits_, context_);
+                                            limits_, context_, &quota_);
   Connection& conn = *owned;
+  conn.HoldCharges(std::move(client.value()), std::move(served.value()),
+                   std::move(pending));
   tables_.connections.emplace(id, std::move(owned));
   port->AddConnection(&conn);
   if (port->auto_accept()) {
@@ -323,6 +374,8 @@ void Broker::Write(Token token, HandleId handle,
                    const Sender& sender) {
   Transaction tx(this);
   auto write = std::make_unique<WriteRequest>(token, data.size(), nonblock);
+  // Queued bytes count against the writer's quota (lpc.7 "QUOTAS").
+  write->message.writer_uid = sender.uid;
   Handle* h = tables_.handles.Find(handle);
   if (!h) return outbox_.Fail(std::move(write), Error::kBadHandle);
   switch (h->kind) {
@@ -615,7 +668,34 @@ uint32_t Broker::Readiness(const Handle& h) {
 
 std::string Broker::StatsText() {
   Transaction tx(this);
-  return RenderStats(tables_, names_);
+  return Stats();
+}
+
+std::string Broker::Stats() {
+  return RenderStats(tables_, names_) + FormatUserStats(quota_);
+}
+
+// ------------------------------------------------------------ quotas
+
+QuotaUsage Broker::UsageOf(uint32_t uid) {
+  Transaction tx(this);
+  return quota_.UsageOf(uid);
+}
+
+bool Broker::quota_empty() {
+  Transaction tx(this);
+  return quota_.empty();
+}
+
+void Broker::ServeQuotaWaiters() {
+  // Serving a writer may free bytes of another user, readying more.
+  while (quota_.has_ready()) {
+    for (QuotaWaiter w : quota_.TakeReady()) {
+      if (Connection* conn = tables_.FindConnection(w.conn)) {
+        router_.ServeWriters(*conn, w.direction);
+      }
+    }
+  }
 }
 
 // ------------------------------------------------------------ tables

@@ -21,6 +21,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "broker_limits.h"
@@ -32,6 +33,7 @@
 #include "message_router.h"
 #include "namespace.h"
 #include "outbox.h"
+#include "quota.h"
 #include "records.h"
 #include "requests.h"
 #include "server_port.h"
@@ -114,6 +116,10 @@ class Broker {
 
   // The .stats text (lpc.7 "STATS").
   std::string StatsText();
+  // What `uid` is charged for now (lpc.7 "QUOTAS").
+  QuotaUsage UsageOf(uint32_t uid);
+  // True when nothing is charged to any user: every path released.
+  bool quota_empty();
 
   // Counts of live objects, for tests.
   size_t port_count();
@@ -156,6 +162,15 @@ class Broker {
 
   uint32_t Readiness(const Handle& handle);
 
+  // Lets in the writers that waited for their user's bytes quota, once
+  // bytes of that user were released (lpc.7 "QUOTAS").
+  void ServeQuotaWaiters();
+  // The folder_depth limit for a folder whose parent is `parent` and that
+  // has `height` levels of folders below it.
+  bool DepthAllows(NodeId parent, size_t height);
+  // The whole .stats text: ports, connections and users.
+  std::string Stats();
+
   BrokerDelegate* delegate_;
   Limits limits_;
   // Lock order: mu_ is taken by every public call and released before any
@@ -168,7 +183,11 @@ class Broker {
   Outbox outbox_;
   WaitRegistry registry_;
   WaitContext context_{&registry_, &outbox_};
+  // Declared before the objects that hold charges, so it outlives them.
+  QuotaLedger quota_{limits_.quota};
   Namespace names_;
+  // The kFolders charge of each folder, by node, from mkdir to rmdir.
+  std::unordered_map<NodeId, QuotaCharge> folder_charges_;
   Tables tables_;
   MessageRouter router_{tables_, outbox_, *delegate_};
 };

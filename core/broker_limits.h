@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "lpc.h"
+#include "quota.h"
 
 namespace lpc {
 
@@ -21,6 +22,14 @@ struct Limits {
   size_t reply_window = 1024;
   // Largest short message; fixed by the protocol for now.
   size_t max_message = LPC_MAX_MESSAGE;
+  // Connections of one port, pending or accepted, until reaped: bounds
+  // what a slow server of an auto-accept port lets its clients pile up
+  // (lpcfs.8 "Quota options").
+  size_t port_connections = 4096;
+  // Folder nesting below the mount root (lpc.7 "QUOTAS").
+  size_t folder_depth = 32;
+  // Per-user quotas (core/quota.h).
+  QuotaLimits quota;
 };
 
 }  // namespace lpc

@@ -5,8 +5,12 @@
 namespace lpc {
 
 Channel::Channel(const Limits& limits, WaitContext context, PortId port,
-                 ConnId conn, Direction direction)
+                 ConnId conn, Direction direction, QuotaLedger* quota)
     : limits_(limits),
+      quota_(quota),
+      conn_(conn),
+      direction_(direction),
+      queue_(quota),
       readers_(context, {WaitSite::Place::kReaders, port, conn, direction}),
       writers_(context, {WaitSite::Place::kWriters, port, conn, direction}) {}
 
@@ -39,7 +43,20 @@ bool Channel::ServeReaders(Outbox& out, bool end) {
 std::unique_ptr<WriteRequest> Channel::TakeFittingWriter() {
   WriteRequest* first = writers_.front();
   if (!first || !Fits(first->message.data.size())) return nullptr;
+  if (!QuotaAllows(first->message)) {
+    WaitForQuota();
+    return nullptr;
+  }
   return writers_.PopFront();
+}
+
+void Channel::WaitForQuota() {
+  WriteRequest* first = writers_.front();
+  if (!first || !Fits(first->message.data.size()) ||
+      QuotaAllows(first->message)) {
+    return;
+  }
+  quota_->WaitForBytes(first->message.writer_uid, {conn_, direction_});
 }
 
 void Channel::FailWriters(Outbox& out, Error error) {

@@ -16,8 +16,10 @@ namespace lpc {
 
 class Channel {
  public:
+  // With a ledger, queued bytes count against their writer's quota_bytes
+  // (lpc.7 "QUOTAS") and admission checks it.
   Channel(const Limits& limits, WaitContext context, PortId port, ConnId conn,
-          Direction direction);
+          Direction direction, QuotaLedger* quota = nullptr);
 
   MessageQueue& queue() { return queue_; }
   const MessageQueue& queue() const { return queue_; }
@@ -31,6 +33,19 @@ class Channel {
   // Whether a new write of `length` bytes may go straight in: it fits, and
   // no earlier writer waits (writers are served in order).
   bool Admits(size_t length) const { return writers_.empty() && Fits(length); }
+  // Admits(), and the message's writer has room in its bytes quota.
+  bool Admits(const Message& m) const {
+    return Admits(m.data.size()) && QuotaAllows(m);
+  }
+  // Whether the writer of `m` may have its bytes queued: the one room
+  // check of quota_bytes.
+  bool QuotaAllows(const Message& m) const {
+    return !quota_ ||
+           quota_->Allows(m.writer_uid, QuotaKind::kBytes, m.data.size());
+  }
+  // If the first waiting writer fits the queue but not its user's bytes
+  // quota, asks the ledger to say when that user's bytes drop.
+  void WaitForQuota();
   // POLLOUT: a message of the largest size fits.
   bool HasRoom() const { return Fits(limits_.max_message); }
 
@@ -43,12 +58,15 @@ class Channel {
   // ready. Sets *made_room if the read finished a message.
   void AnswerRead(Outbox& out, std::unique_ptr<ReadRequest> read,
                   bool* made_room);
-  // The first waiting writer, if its message fits now.
+  // The first waiting writer, if its message fits now (queue and quota).
   std::unique_ptr<WriteRequest> TakeFittingWriter();
   void FailWriters(Outbox& out, Error error);
 
  private:
   const Limits& limits_;
+  QuotaLedger* quota_;
+  ConnId conn_;
+  Direction direction_;
   MessageQueue queue_;
   WaitQueue<ReadRequest> readers_;
   WaitQueue<WriteRequest> writers_;

@@ -9,14 +9,14 @@ namespace lpc {
 
 Connection::Connection(ConnId id, PortId port, Caller client,
                        uint32_t connect_flags, const Limits& limits,
-                       WaitContext context)
+                       WaitContext context, QuotaLedger* quota)
     : id_(id),
       port_(port),
       client_(std::move(client)),
       connect_flags_(connect_flags),
       connect_info_(EncodeConnectInfo(client_)),
-      to_server_(limits, context, port, id, Direction::kToServer),
-      to_client_(limits, context, port, id, Direction::kToClient),
+      to_server_(limits, context, port, id, Direction::kToServer, quota),
+      to_client_(limits, context, port, id, Direction::kToClient, quota),
       open_request_(context, {WaitSite::Place::kConnect, port, id}),
       replies_(limits.reply_window) {}
 
@@ -48,12 +48,21 @@ bool ServerGone(Stage stage) {
   return true;
 }
 
+void Connection::HoldCharges(QuotaCharge client, QuotaCharge served,
+                             QuotaCharge pending) {
+  client_charge_ = std::move(client);
+  served_charge_ = std::move(served);
+  pending_charge_ = std::move(pending);
+}
+
 void Connection::Accept() {
   if (stage_ == Stage::kRequested) stage_ = Stage::kOpen;
+  pending_charge_.Reset();
 }
 
 void Connection::Refuse() {
   if (stage_ == Stage::kRequested) stage_ = Stage::kRefused;
+  pending_charge_.Reset();
 }
 
 void Connection::EndClient() {

@@ -13,6 +13,7 @@
 #include "caller.h"
 #include "channel.h"
 #include "ids.h"
+#include "quota.h"
 #include "records.h"
 #include "reply_window.h"
 #include "requests.h"
@@ -48,8 +49,10 @@ class Connection {
  public:
   using Clock = std::chrono::steady_clock;
 
+  // `quota`, if given, is charged for the bytes its channels queue.
   Connection(ConnId id, PortId port, Caller client, uint32_t connect_flags,
-             const Limits& limits, WaitContext context);
+             const Limits& limits, WaitContext context,
+             QuotaLedger* quota = nullptr);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -68,6 +71,10 @@ class Connection {
   // Messages flow only while both ends are there. Otherwise readers of
   // either direction get end of file once it is drained, and writers EPIPE.
   bool carrying() const { return stage_ == Stage::kOpen; }
+
+  // What the connection costs its users (lpc.7 "QUOTAS"), held until it
+  // is destroyed; `pending` only until it is accepted or refused.
+  void HoldCharges(QuotaCharge client, QuotaCharge served, QuotaCharge pending);
 
   // kRequested -> kOpen.
   void Accept();
@@ -146,6 +153,9 @@ class Connection {
   NodeId file_node_;
   uint64_t next_message_id_ = 1;
   std::optional<Clock::time_point> deadline_;
+  QuotaCharge client_charge_;
+  QuotaCharge served_charge_;
+  QuotaCharge pending_charge_;
 };
 
 }  // namespace lpc

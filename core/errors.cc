@@ -52,6 +52,10 @@ int ToErrno(Error e) {
       return ENODATA;
     case Error::kNotSupported:
       return EOPNOTSUPP;
+    case Error::kQuotaExceeded:
+      return EDQUOT;
+    case Error::kNoBuffers:
+      return ENOBUFS;
   }
   return EIO;
 }
@@ -104,6 +108,10 @@ const char* Describe(Error e) {
       return "no such attribute";
     case Error::kNotSupported:
       return "not supported";
+    case Error::kQuotaExceeded:
+      return "user quota exceeded";
+    case Error::kNoBuffers:
+      return "user's queued bytes at quota";
   }
   return "unknown error";
 }

@@ -32,6 +32,8 @@ enum class Error : uint8_t {
   kAborted,            // ECONNABORTED: the daemon is stopping
   kNoData,             // ENODATA: no such extended attribute
   kNotSupported,       // EOPNOTSUPP: no such attribute kind, bad version
+  kQuotaExceeded,      // EDQUOT: a per-user quota is used up (lpcfs.8)
+  kNoBuffers,          // ENOBUFS: O_NONBLOCK write over the bytes quota
 };
 
 // The errno for an error, positive, as fuse_reply_err wants it.

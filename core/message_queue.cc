@@ -7,6 +7,9 @@ namespace lpc {
 
 void MessageQueue::Push(Message message) {
   bytes_ += message.data.size();
+  if (quota_) {
+    quota_->Add(message.writer_uid, QuotaKind::kBytes, message.data.size());
+  }
   messages_.push_back(std::move(message));
 }
 
@@ -15,6 +18,7 @@ Message MessageQueue::PopFront() {
   messages_.pop_front();
   bytes_ -= m.data.size();
   head_offset_ = 0;
+  if (quota_) quota_->Release(m.writer_uid, QuotaKind::kBytes, m.data.size());
   return m;
 }
 
@@ -30,6 +34,11 @@ Bytes MessageQueue::TakeBytes(size_t max, bool* finished) {
 }
 
 void MessageQueue::Clear() {
+  if (quota_) {
+    for (const Message& m : messages_) {
+      quota_->Release(m.writer_uid, QuotaKind::kBytes, m.data.size());
+    }
+  }
   messages_.clear();
   bytes_ = 0;
   head_offset_ = 0;

@@ -8,6 +8,7 @@
 #include <deque>
 
 #include "caller.h"
+#include "quota.h"
 #include "records.h"
 
 namespace lpc {
@@ -16,10 +17,20 @@ struct Message {
   uint64_t id = 0;  // the client's messages: 1, 2, 3... per connection
   Sender sender;
   Bytes data;
+  // Whose quota the queued bytes count against: the uid of the write that
+  // sent it (lpc.7 "QUOTAS"), not necessarily `sender`'s.
+  uint32_t writer_uid = 0;
 };
 
 class MessageQueue {
  public:
+  // With a ledger, each message's bytes are charged to its writer while it
+  // is queued, and released on every way out: read, cleared, destroyed.
+  explicit MessageQueue(QuotaLedger* quota = nullptr) : quota_(quota) {}
+  MessageQueue(const MessageQueue&) = delete;
+  MessageQueue& operator=(const MessageQueue&) = delete;
+  ~MessageQueue() { Clear(); }
+
   bool empty() const { return messages_.empty(); }
   size_t count() const { return messages_.size(); }
   // Payload bytes of the messages not yet read completely.
@@ -40,6 +51,7 @@ class MessageQueue {
   std::deque<Message> messages_;
   size_t bytes_ = 0;
   size_t head_offset_ = 0;  // bytes of the head message already read
+  QuotaLedger* quota_;
 };
 
 }  // namespace lpc

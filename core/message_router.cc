@@ -64,16 +64,22 @@ void MessageRouter::Send(std::unique_ptr<WriteRequest> write, Connection& conn,
     return out_.Fail(std::move(write), Error::kBrokenPipe);
   }
   Channel& channel = conn.channel(direction);
-  if (channel.Admits(write->message.data.size())) {
+  if (channel.Admits(write->message)) {
     Deliver(conn, direction, std::move(write->message));
     return out_.Written(std::move(write));
   }
   uint64_t reply_to = write->reply_to;
   bool parked = false;
   if (write->nonblock) {
-    out_.Fail(std::move(write), Error::kWouldBlock);
+    // lpc.7 "QUOTAS": a queue with room refused only for the writer's own
+    // bytes quota is ENOBUFS, not EAGAIN: poll would not tell when it
+    // passes, since another connection's reader frees it.
+    bool queue_admits = channel.Admits(write->message.data.size());
+    out_.Fail(std::move(write),
+              queue_admits ? Error::kNoBuffers : Error::kWouldBlock);
   } else {
     parked = Park(std::move(write), channel.writers());
+    if (parked) channel.WaitForQuota();
   }
   // lpc.7 "Replies": a reply that did not go out can be retried.
   if (!parked && reply_to) conn.replies().Restore(reply_to);

@@ -8,8 +8,10 @@
 #include <deque>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "ids.h"
+#include "quota.h"
 #include "requests.h"
 
 namespace lpc {
@@ -54,6 +56,9 @@ class ServerPort {
   NodeId node() const { return node_; }
   HandleId server_handle() const { return server_handle_; }
 
+  // Its creator's kPorts charge, given back when the port is destroyed.
+  void HoldCharge(QuotaCharge charge) { charge_ = std::move(charge); }
+
   bool auto_accept() const { return auto_accept_; }
   void set_auto_accept(bool on) { auto_accept_ = on; }
 
@@ -82,6 +87,7 @@ class ServerPort {
   WaitQueue<ReadRequest> readers_;
   std::map<ConnId, Connection*> connections_;
   std::set<ConnId> requests_;
+  QuotaCharge charge_;
 };
 
 }  // namespace lpc

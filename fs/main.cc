@@ -8,6 +8,7 @@
 
 #include "daemon.h"
 #include "operations.h"
+#include "quota_options.h"
 
 namespace {
 
@@ -49,6 +50,7 @@ void Usage(const char* prog) {
       "connection (1024)\n"
       "\n",
       prog);
+  lpc::PrintQuotaHelp();
   fuse_cmdline_help();
   fuse_lowlevel_help();
 }
@@ -101,6 +103,8 @@ int main(int argc, char* argv[]) {
   fuse_cmdline_opts& cmd = parsed.cmd;
   Options opts;
   if (fuse_opt_parse(&args, &opts, kOptionSpec, nullptr) == -1) return 2;
+  lpc::Limits limits;
+  if (!lpc::ParseQuotaOptions(&args, &limits)) return 2;
   if (fuse_parse_cmdline(&args, &cmd) != 0) return 2;
   if (cmd.show_help) {
     Usage(argv[0]);
@@ -116,7 +120,6 @@ int main(int argc, char* argv[]) {
     return 2;
   }
 
-  lpc::Limits limits;
   if (opts.queue_messages) limits.queue_messages = opts.queue_messages;
   if (opts.queue_bytes) limits.queue_bytes = opts.queue_bytes;
   if (opts.backlog) limits.backlog = opts.backlog;

@@ -1606,6 +1606,17 @@ class Session {
           broker_.waiter_count());
     CHECK(broker_.handle_count() == 0, "%zu handles left",
           broker_.handle_count());
+    // Every path a connection ended by gave its quota charges back
+    // (core/quota.h); folders may remain, and count for their makers.
+    for (const ConnModel& c : conns_) {
+      QuotaUsage u = broker_.UsageOf(c.caller.sender.uid);
+      for (QuotaKind k : {QuotaKind::kPorts, QuotaKind::kClientConnections,
+                          QuotaKind::kServedConnections, QuotaKind::kPending,
+                          QuotaKind::kBytes}) {
+        CHECK(u[k] == 0, "uid %u still charged %zu of quota kind %d",
+              c.caller.sender.uid, u[k], static_cast<int>(k));
+      }
+    }
     CHECK(adapter_.poll_count() == 0, "%zu poll handles never dropped",
           adapter_.poll_count());
     CHECK(!adapter_.has_answers(), "answers after the end");

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -158,8 +159,18 @@ int RunStat(std::vector<std::string> args) {
               static_cast<unsigned>(st.st_gid));
   std::printf("mode: %s\n", mode);
   std::printf("%s\n", it->text.c_str());
+  std::set<uint32_t> users = {static_cast<uint32_t>(st.st_uid)};
   for (const ConnLine& conn : stats.conns) {
-    if (conn.port == from_root) std::printf("%s\n", conn.text.c_str());
+    if (conn.port != from_root) continue;
+    std::printf("%s\n", conn.text.c_str());
+    if (auto uid = conn.fields.find("client_uid"); uid != conn.fields.end()) {
+      users.insert(static_cast<uint32_t>(
+          std::strtoul(uid->second.c_str(), nullptr, 10)));
+    }
+  }
+  // What the owner and the port's clients hold, against their quotas.
+  for (const UserLine& user : stats.users) {
+    if (users.count(user.uid)) std::printf("%s\n", user.text.c_str());
   }
   return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
 }

@@ -57,6 +57,22 @@ std::optional<ConnLine> ParseConnLine(std::string_view line) {
   return conn;
 }
 
+std::optional<UserLine> ParseUserLine(std::string_view line) {
+  std::string_view rest = line.substr(5);  // after "user "
+  size_t space = rest.find(' ');
+  std::string_view uid = rest.substr(0, space);
+  UserLine user;
+  auto [end, ec] =
+      std::from_chars(uid.data(), uid.data() + uid.size(), user.uid);
+  if (ec != std::errc() || end != uid.data() + uid.size()) return std::nullopt;
+  if (space != std::string_view::npos &&
+      !ParseFields(rest.substr(space + 1), user.fields)) {
+    return std::nullopt;
+  }
+  user.text = std::string(line);
+  return user;
+}
+
 }  // namespace
 
 StatsSnapshot ParseStats(std::string_view text) {
@@ -70,6 +86,8 @@ StatsSnapshot ParseStats(std::string_view text) {
       if (auto port = ParsePortLine(line)) stats.ports.push_back(*port);
     } else if (line.substr(0, 5) == "conn ") {
       if (auto conn = ParseConnLine(line)) stats.conns.push_back(*conn);
+    } else if (line.substr(0, 5) == "user ") {
+      if (auto user = ParseUserLine(line)) stats.users.push_back(*user);
     }
   }
   return stats;

@@ -25,9 +25,18 @@ struct ConnLine {
   std::string text;
 };
 
+// `user UID ports=N connections=N ...`: one user's usage of the quotas
+// (lpc.7 "QUOTAS").
+struct UserLine {
+  uint32_t uid = 0;
+  std::map<std::string, std::string, std::less<>> fields;
+  std::string text;
+};
+
 struct StatsSnapshot {
   std::vector<PortLine> ports;
   std::vector<ConnLine> conns;
+  std::vector<UserLine> users;
 };
 
 // Parses the text of a .stats file. Lines of other kinds, and lines that do

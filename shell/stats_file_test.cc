@@ -64,5 +64,22 @@ TEST(ParseStats, LastLineNeedsNoNewline) {
   EXPECT_EQ(stats.ports[0].path, "/a");
 }
 
+TEST(ParseStats, ReadsUserLines) {
+  StatsSnapshot stats =
+      ParseStats(std::string(kSample) +
+                 "user 1000 ports=1 connections=2 served=0 pending=0 bytes=12 "
+                 "folders=3\n"
+                 "user x ports=1\n");
+  ASSERT_EQ(stats.users.size(), 1u) << "a user line that does not parse";
+  EXPECT_EQ(stats.users[0].uid, 1000u);
+  EXPECT_EQ(stats.users[0].fields.at("connections"), "2");
+  EXPECT_EQ(stats.users[0].fields.at("bytes"), "12");
+  EXPECT_EQ(stats.users[0].text,
+            "user 1000 ports=1 connections=2 served=0 pending=0 bytes=12 "
+            "folders=3");
+  EXPECT_EQ(stats.ports.size(), 3u);
+  EXPECT_EQ(stats.conns.size(), 2u);
+}
+
 }  // namespace
 }  // namespace lpc::shell

@@ -49,12 +49,17 @@ conn_lines=$(tail -n +6 <<<"$out")
 check_eq "stat: two conn lines" 2 "$(grep -c '^conn [0-9]* port=/echo ' <<<"$conn_lines")"
 check_match "stat: the conn lines name this shell as client" \
   "client_pid=$$ " "$conn_lines"
+check_line "stat: the owner's and client's quota usage (root, who made svc)" \
+  '^user 0 ports=2 connections=2 served=2 pending=0 bytes=0 folders=1$' \
+  "$out"
 check_eq "stat: same by absolute path, without \$LPC_MOUNT" "$out" \
   "$(env -u LPC_MOUNT "$LPC" stat "$LPC_MNT/echo")"
 
 run_capture "$LPC" stat svc/theirs
 check_eq "stat: another user's port" "0|owner: $nobody (65534)|mode: 0666" \
   "$rc|$(sed -n 2p <<<"$out")|$(sed -n 4p <<<"$out")"
+check_line "stat: the owner's quota usage ($nobody)" \
+  '^user 65534 ports=1 connections=0 .*' "$out"
 run_capture "$LPC" stat --mount "$LPC_MNT/svc" db
 check_line "stat: --mount a folder of the mount still finds the root" \
   'port /svc/db owner=0 group=0 mode=0600 .*' "$out"

@@ -92,7 +92,8 @@ TEST_F(StatsTest, ShowsPortsAndTheirConnections) {
         << line;
   }
   EXPECT_NE(0u, idb) << "no pending connection in\n" << text;
-  // Every line has one of the two documented shapes.
+  // Every line has one of the documented shapes (lpc.7 "STATS"): port,
+  // conn, and the user lines of the quotas.
   std::regex port_re(
       "port (/[^ ]*|\\(unlinked\\)) owner=[0-9]+ group=[0-9]+ mode=0[0-7]{3,4} "
       "auto_accept=[01] pending=[0-9]+ connections=[0-9]+ records=[0-9]+");
@@ -100,9 +101,13 @@ TEST_F(StatsTest, ShowsPortsAndTheirConnections) {
       "conn [0-9]+ port=(/[^ ]*|\\(unlinked\\)) state=(pending|open|closed) "
       "client_pid=[0-9]+ client_uid=[0-9]+ to_server=[0-9]+/[0-9]+ "
       "to_client=[0-9]+/[0-9]+ bound=[01]");
+  std::regex user_re(
+      "user [0-9]+ ports=[0-9]+ connections=[0-9]+ served=[0-9]+ "
+      "pending=[0-9]+ bytes=[0-9]+ folders=[0-9]+");
   for (const std::string& line : Lines(text)) {
     EXPECT_TRUE(std::regex_match(line, port_re) ||
-                std::regex_match(line, conn_re))
+                std::regex_match(line, conn_re) ||
+                std::regex_match(line, user_re))
         << "unexpected line: " << line;
   }
 
