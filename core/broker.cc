@@ -81,8 +81,8 @@ Result<Attr> Broker::MakeFolder(NodeId parent, std::string_view name,
   if (!DepthAllows(parent, 0)) return Error::kNameTooLong;
   auto charge = quota_.Charge(caller.uid, QuotaKind::kFolders);
   if (!charge) return charge.error();
-  auto node = names_.MakeFolder(parent, name, perm, umask, caller.uid,
-                                caller.gid);
+  auto node =
+      names_.MakeFolder(parent, name, perm, umask, caller.uid, caller.gid);
   if (!node) return node.error();
   names_.RememberLookup(node.value());
   folder_charges_.emplace(node.value()->attr.ino, std::move(charge.value()));
