@@ -35,6 +35,7 @@
 #include "records.h"
 #include "requests.h"
 #include "server_port.h"
+#include "stats_text.h"
 #include "tables.h"
 
 namespace lpc {
@@ -112,8 +113,9 @@ class Broker {
   // Fails connection requests whose connect_timeout has passed.
   void Expire(std::chrono::steady_clock::time_point now);
 
-  // The .stats text (lpc.7 "STATS").
+  // The .stats text (lpc.7 "STATS"): all of it, and what `reader` sees.
   std::string StatsText();
+  std::string StatsText(const Caller& reader);
 
   // Counts of live objects, for tests.
   size_t port_count();
@@ -169,6 +171,8 @@ class Broker {
   WaitRegistry registry_;
   WaitContext context_{&registry_, &outbox_};
   Namespace names_;
+  // The folder paths .stats snapshots share (lpc.7 "STATS", "Cost").
+  FolderPaths folder_paths_;
   Tables tables_;
   MessageRouter router_{tables_, outbox_, *delegate_};
 };

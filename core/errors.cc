@@ -52,6 +52,8 @@ int ToErrno(Error e) {
       return ENODATA;
     case Error::kNotSupported:
       return EOPNOTSUPP;
+    case Error::kTooManyOpen:
+      return EMFILE;
   }
   return EIO;
 }
@@ -104,6 +106,8 @@ const char* Describe(Error e) {
       return "no such attribute";
     case Error::kNotSupported:
       return "not supported";
+    case Error::kTooManyOpen:
+      return "too many open .stats files";
   }
   return "unknown error";
 }

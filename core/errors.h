@@ -32,6 +32,7 @@ enum class Error : uint8_t {
   kAborted,            // ECONNABORTED: the daemon is stopping
   kNoData,             // ENODATA: no such extended attribute
   kNotSupported,       // EOPNOTSUPP: no such attribute kind, bad version
+  kTooManyOpen,        // EMFILE: a user's limit of open .stats files
 };
 
 // The errno for an error, positive, as fuse_reply_err wants it.
