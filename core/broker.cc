@@ -178,6 +178,22 @@ Result<CreatedPort> Broker::CreatePort(NodeId parent, std::string_view name,
 
 // ------------------------------------------------------------ open
 
+namespace {
+
+// The reader of .stats as the kernel's permission check sees it: with
+// CAP_DAC_OVERRIDE (capability 1) or CAP_DAC_READ_SEARCH (2) it searches
+// every folder.
+Accessor StatsReader(const Caller& caller) {
+  constexpr uint64_t kCapDacOverride = uint64_t{1} << 1;
+  constexpr uint64_t kCapDacReadSearch = uint64_t{1} << 2;
+  Accessor who{caller.sender.uid, caller.sender.gid, caller.groups};
+  who.may_search_anything =
+      (caller.cap_effective & (kCapDacOverride | kCapDacReadSearch)) != 0;
+  return who;
+}
+
+}  // namespace
+
 void Broker::Open(Token token, NodeId ino, int open_flags,
                   const Caller& caller) {
   Transaction tx(this);
@@ -196,8 +212,16 @@ void Broker::Open(Token token, NodeId ino, int open_flags,
       if ((open_flags & O_ACCMODE) != O_RDONLY) {
         return outbox_.Fail(std::move(open), Error::kNotPermitted);
       }
+      // Each open holds a snapshot until it is closed: a user may hold
+      // only so many (lpc.7 "STATS").
+      uint32_t uid = caller.sender.uid;
+      if (tables_.handles.StatsHandlesOf(uid) >= limits_.stats_handles) {
+        return outbox_.Fail(std::move(open), Error::kTooManyOpen);
+      }
       HandleId h = tables_.NewHandle(HandleKind::kStats, PortId(), ConnId());
-      tables_.handles.Find(h)->snapshot = Stats();
+      Handle* handle = tables_.handles.Find(h);
+      handle->snapshot = Stats(StatsReader(caller));
+      handle->reader_uid = uid;
       return outbox_.Opened(std::move(open), {h, false});
     }
     case NodeKind::kDirectory:
@@ -355,14 +379,10 @@ void Broker::Read(Token token, HandleId handle, size_t size, uint64_t offset,
       return router_.ReadMessages(std::move(read), *conn, d);
     }
     case HandleKind::kStats: {
-      const std::string& text = h->snapshot;
-      Bytes out;
-      if (offset < text.size()) {
-        size_t n = std::min<size_t>(size, text.size() - offset);
-        auto* p = reinterpret_cast<const std::byte*>(text.data()) + offset;
-        out.assign(p, p + n);
-      }
-      return outbox_.Data(std::move(read), std::move(out));
+      // Rendered here, only the bytes asked for (core/stats_snapshot.h).
+      std::string text = h->snapshot.Read(offset, size);
+      auto* p = reinterpret_cast<const std::byte*>(text.data());
+      return outbox_.Data(std::move(read), Bytes(p, p + text.size()));
     }
   }
 }
@@ -668,11 +688,24 @@ uint32_t Broker::Readiness(const Handle& h) {
 
 std::string Broker::StatsText() {
   Transaction tx(this);
-  return Stats();
+  Accessor everyone;
+  everyone.may_search_anything = true;
+  return Stats(everyone).Text();
 }
 
-std::string Broker::Stats() {
-  return RenderStats(tables_, names_) + FormatUserStats(quota_);
+std::string Broker::StatsText(const Caller& reader) {
+  Transaction tx(this);
+  return Stats(StatsReader(reader)).Text();
+}
+
+StatsSnapshot Broker::Stats(const Accessor& reader) {
+  StatsSnapshot snapshot = RenderStats(tables_, names_, reader, folder_paths_);
+  // A user's usage is its own business: others see only their own line.
+  snapshot.AddText(
+      FormatUserStats(quota_, reader.may_search_anything
+                                  ? std::nullopt
+                                  : std::optional<uint32_t>(reader.uid)));
+  return snapshot;
 }
 
 // ------------------------------------------------------------ quotas

@@ -37,6 +37,7 @@
 #include "records.h"
 #include "requests.h"
 #include "server_port.h"
+#include "stats_text.h"
 #include "tables.h"
 
 namespace lpc {
@@ -114,12 +115,13 @@ class Broker {
   // Fails connection requests whose connect_timeout has passed.
   void Expire(std::chrono::steady_clock::time_point now);
 
-  // The .stats text (lpc.7 "STATS").
+  // The .stats text (lpc.7 "STATS"): all of it, and what `reader` sees.
   std::string StatsText();
   // What `uid` is charged for now (lpc.7 "QUOTAS").
   QuotaUsage UsageOf(uint32_t uid);
   // True when nothing is charged to any user: every path released.
   bool quota_empty();
+  std::string StatsText(const Caller& reader);
 
   // Counts of live objects, for tests.
   size_t port_count();
@@ -169,7 +171,8 @@ class Broker {
   // has `height` levels of folders below it.
   bool DepthAllows(NodeId parent, size_t height);
   // The whole .stats text: ports, connections and users.
-  std::string Stats();
+  // The .stats text `reader` sees, the user lines included.
+  StatsSnapshot Stats(const Accessor& reader);
 
   BrokerDelegate* delegate_;
   Limits limits_;
@@ -188,6 +191,8 @@ class Broker {
   Namespace names_;
   // The kFolders charge of each folder, by node, from mkdir to rmdir.
   std::unordered_map<NodeId, QuotaCharge> folder_charges_;
+  // The folder paths .stats snapshots share (lpc.7 "STATS", "Cost").
+  FolderPaths folder_paths_;
   Tables tables_;
   MessageRouter router_{tables_, outbox_, *delegate_};
 };

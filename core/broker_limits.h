@@ -20,6 +20,8 @@ struct Limits {
   uint32_t connect_timeout_ms = 30'000;
   // Unreplied client message ids remembered per connection for REPLY.
   size_t reply_window = 1024;
+  // Open .stats files per user: each holds a snapshot (lpc.7 "STATS").
+  size_t stats_handles = 16;
   // Largest short message; fixed by the protocol for now.
   size_t max_message = LPC_MAX_MESSAGE;
   // Connections of one port, pending or accepted, until reaped: bounds

@@ -56,6 +56,8 @@ int ToErrno(Error e) {
       return EDQUOT;
     case Error::kNoBuffers:
       return ENOBUFS;
+    case Error::kTooManyOpen:
+      return EMFILE;
   }
   return EIO;
 }
@@ -112,6 +114,8 @@ const char* Describe(Error e) {
       return "user quota exceeded";
     case Error::kNoBuffers:
       return "user's queued bytes at quota";
+    case Error::kTooManyOpen:
+      return "too many open .stats files";
   }
   return "unknown error";
 }

@@ -34,6 +34,7 @@ enum class Error : uint8_t {
   kNotSupported,       // EOPNOTSUPP: no such attribute kind, bad version
   kQuotaExceeded,      // EDQUOT: a per-user quota is used up (lpcfs.8)
   kNoBuffers,          // ENOBUFS: O_NONBLOCK write over the bytes quota
+  kTooManyOpen,        // EMFILE: a user's limit of open .stats files
 };
 
 // The errno for an error, positive, as fuse_reply_err wants it.

@@ -14,6 +14,14 @@ Handle& HandleTable::Add(Handle handle) {
   return handles_.insert_or_assign(id, std::move(handle)).first->second;
 }
 
+size_t HandleTable::StatsHandlesOf(uint32_t uid) const {
+  size_t n = 0;
+  for (const auto& [id, h] : handles_) {
+    n += h.kind == HandleKind::kStats && h.reader_uid == uid;
+  }
+  return n;
+}
+
 std::optional<Handle> HandleTable::Take(HandleId id) {
   auto it = handles_.find(id);
   if (it == handles_.end()) return std::nullopt;

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "ids.h"
+#include "stats_snapshot.h"
 
 namespace lpc {
 
@@ -21,10 +22,12 @@ enum class HandleKind : uint8_t {
 struct Handle {
   HandleId id;
   HandleKind kind = HandleKind::kStats;
-  PortId port;           // kServer, kClient, kServerConnection
-  ConnId conn;           // kClient, kServerConnection
-  PollToken poll;        // to notify when readiness changes
-  std::string snapshot;  // kStats: the text taken at open
+  PortId port;     // kServer, kClient, kServerConnection
+  ConnId conn;     // kClient, kServerConnection
+  PollToken poll;  // to notify when readiness changes
+  // kStats: the text taken at open, and whose it is (lpc.7 "STATS").
+  StatsSnapshot snapshot;
+  uint32_t reader_uid = 0;
 };
 
 class HandleTable {
@@ -33,6 +36,8 @@ class HandleTable {
   Handle& Add(Handle handle);
   std::optional<Handle> Take(HandleId id);
   size_t size() const { return handles_.size(); }
+  // Open .stats handles of one user.
+  size_t StatsHandlesOf(uint32_t uid) const;
 
   template <class F>
   void ForEach(F&& f) const {

@@ -117,6 +117,7 @@ void Namespace::Move(Node* node, NodeId new_parent_ino, std::string_view name) {
   Node* old_parent = Find(node->parent);
   Node* new_parent = Find(new_parent_ino);
   bool dir = node->attr.kind == NodeKind::kDirectory;
+  if (dir) ++folder_moves_;
   old_parent->children.erase(node->name);
   if (dir) --old_parent->attr.nlink;
   node->name = std::string(name);

@@ -152,6 +152,9 @@ class Namespace {
   // True if `ancestor` is `node` or one of its parents.
   bool IsWithin(NodeId node, NodeId ancestor);
   size_t size() const { return nodes_.size(); }
+  // How many times a folder was renamed or moved: the paths of what is
+  // in it changed then (core/stats_text.h keeps paths until it does).
+  uint64_t folder_moves() const { return folder_moves_; }
 
  private:
   // Removes the node's name. The node itself lives on while the kernel
@@ -161,6 +164,7 @@ class Namespace {
   void ReleaseIfUnused(Node* node);
 
   uint64_t last_ino_ = kRootIno.value();
+  uint64_t folder_moves_ = 0;
   NodeId conn_dir_;
   NodeId stats_file_;
   std::unordered_map<NodeId, std::unique_ptr<Node>> nodes_;

@@ -2,41 +2,172 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <sstream>
+#include <memory>
+#include <unordered_map>
+#include <utility>
+
+#include "name_escape.h"
 
 namespace lpc {
 
-std::string FormatStats(const std::vector<PortRow>& ports) {
-  std::ostringstream out;
-  for (const PortRow& port : ports) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "0%03o", port.perm);
-    out << "port " << port.path << " owner=" << port.owner
-        << " group=" << port.group << " mode=" << mode
-        << " auto_accept=" << (port.auto_accept ? 1 : 0)
-        << " pending=" << port.pending << " connections=" << port.connections
-        << " records=" << port.records << "\n";
-    for (const ConnectionRow& c : port.conns) {
-      out << "conn " << c.id << " port=" << port.path << " state=" << c.state
-          << " client_pid=" << c.client_pid << " client_uid=" << c.client_uid
-          << " to_server=" << c.to_server_messages << "/" << c.to_server_bytes
-          << " to_client=" << c.to_client_messages << "/" << c.to_client_bytes
-          << " bound=" << (c.bound ? 1 : 0) << "\n";
-    }
-  }
-  return out.str();
+namespace {
+
+std::string PortTail(uint32_t owner, uint32_t group, uint32_t perm,
+                     bool auto_accept, size_t pending, size_t connections,
+                     size_t records) {
+  char buf[192];
+  std::snprintf(buf, sizeof buf,
+                " owner=%u group=%u mode=0%03o auto_accept=%d pending=%zu "
+                "connections=%zu records=%zu\n",
+                owner, group, perm, auto_accept ? 1 : 0, pending, connections,
+                records);
+  return buf;
 }
 
-std::string RenderStats(Tables& tables, Namespace& names) {
+std::string ConnHead(uint64_t id) {
+  return "conn " + std::to_string(id) + " port=";
+}
+
+std::string ConnTail(const ConnectionRow& c) {
+  char buf[224];
+  std::snprintf(buf, sizeof buf,
+                " state=%s client_pid=%u client_uid=%u to_server=%zu/%zu "
+                "to_client=%zu/%zu bound=%d\n",
+                c.state, c.client_pid, c.client_uid, c.to_server_messages,
+                c.to_server_bytes, c.to_client_messages, c.to_client_bytes,
+                c.bound ? 1 : 0);
+  return buf;
+}
+
+void AddPortLines(StatsSnapshot& out, StatsSnapshot::Path path,
+                  const PortRow& row) {
+  size_t p = out.AddPath(std::move(path));
+  out.AddLine("port ", p,
+              PortTail(row.owner, row.group, row.perm, row.auto_accept,
+                       row.pending, row.connections, row.records));
+  for (const ConnectionRow& c : row.conns) {
+    out.AddLine(ConnHead(c.id), p, ConnTail(c));
+  }
+}
+
+// Which folders a reader may search its way through, each worked out
+// once per snapshot: the cost of a snapshot grows with the folders and
+// ports, not with ports times depth (lpc.7 "STATS", "Cost").
+class FolderView {
+ public:
+  FolderView(Namespace& names, const Accessor& reader)
+      : names_(names), reader_(reader) {}
+
+  // True if every folder from the root down to `folder` lets the reader
+  // search it.
+  bool Reachable(const Node& folder) {
+    // The folders up to the first one already decided, deepest first.
+    std::vector<const Node*> chain;
+    const Node* n = &folder;
+    bool reachable = true;
+    for (;;) {
+      auto it = reachable_.find(n->attr.ino);
+      if (it != reachable_.end()) {
+        reachable = it->second;
+        break;
+      }
+      chain.push_back(n);
+      if (n->attr.ino == Namespace::kRootIno) break;
+      n = names_.Find(n->parent);
+      if (!n) {  // not reachable from the root at all
+        reachable = false;
+        break;
+      }
+    }
+    for (auto i = chain.rbegin(); i != chain.rend(); ++i) {
+      const Node& f = **i;
+      reachable =
+          reachable && MayAccess(reader_, f.attr.uid, f.attr.gid, f.attr.perm,
+                                 f.access_acl ? &*f.access_acl : nullptr,
+                                 /*is_folder=*/true, kAclExecute);
+      reachable_[f.attr.ino] = reachable;
+    }
+    return reachable;
+  }
+
+ private:
+  Namespace& names_;
+  const Accessor& reader_;
+  std::unordered_map<NodeId, bool> reachable_;
+};
+
+}  // namespace
+
+std::string FormatStats(const std::vector<PortRow>& ports) {
+  StatsSnapshot out;
+  for (const PortRow& port : ports) {
+    AddPortLines(out, {nullptr, EscapeName(port.path)}, port);
+  }
+  return out.Text();
+}
+
+std::shared_ptr<const std::string> FolderPaths::PathOf(Namespace& names,
+                                                       const Node& folder) {
+  if (names.folder_moves() != moves_) {
+    // A folder was renamed or moved: any path may have changed.
+    paths_.clear();
+    used_.clear();
+    moves_ = names.folder_moves();
+  }
+  NodeId ino = folder.attr.ino;
+  auto it = used_.find(ino);
+  if (it != used_.end()) return it->second;
+  std::shared_ptr<const std::string> path;
+  if (auto kept = paths_.find(ino); kept != paths_.end()) {
+    path = kept->second;
+  } else {
+    std::vector<const Node*> chain;
+    for (const Node* n = &folder; n && n->attr.ino != Namespace::kRootIno;
+         n = names.Find(n->parent)) {
+      chain.push_back(n);
+    }
+    auto built = std::make_shared<std::string>();
+    for (auto i = chain.rbegin(); i != chain.rend(); ++i) {
+      *built += '/';
+      AppendEscapedName((*i)->name, *built);
+    }
+    path = std::move(built);
+  }
+  used_.emplace(ino, path);
+  return path;
+}
+
+void FolderPaths::EndSnapshot() {
+  paths_.swap(used_);
+  used_.clear();
+}
+
+StatsSnapshot RenderStats(Tables& tables, Namespace& names,
+                          const Accessor& reader, FolderPaths& paths) {
   std::vector<ServerPort*> ports;
   for (auto& [id, port] : tables.ports) ports.push_back(port.get());
   std::sort(ports.begin(), ports.end(),
             [](ServerPort* a, ServerPort* b) { return a->id() < b->id(); });
-  std::vector<PortRow> rows;
+  FolderView view(names, reader);
+  StatsSnapshot out;
   for (ServerPort* port : ports) {
     const Node& node = *names.Find(port->node());
+    StatsSnapshot::Path path;
+    if (node.linked) {
+      const Node* folder = names.Find(node.parent);
+      if (!folder || !view.Reachable(*folder)) continue;
+      path.folder = paths.PathOf(names, *folder);
+      path.leaf = "/";
+      AppendEscapedName(node.name, path.leaf);
+    } else {
+      // No path finds it any more: only its owner, and a reader that may
+      // search anything, still see it.
+      if (!reader.may_search_anything && reader.uid != node.attr.uid) {
+        continue;
+      }
+      path.leaf = "(unlinked)";
+    }
     PortRow row;
-    row.path = names.PathOf(node);
     row.owner = node.attr.uid;
     row.group = node.attr.gid;
     row.perm = node.attr.perm;
@@ -61,9 +192,10 @@ std::string RenderStats(Tables& tables, Namespace& names) {
       c.bound = conn->bound();
       row.conns.push_back(c);
     }
-    rows.push_back(std::move(row));
+    AddPortLines(out, std::move(path), row);
   }
-  return FormatStats(rows);
+  paths.EndSnapshot();
+  return out;
 }
 
 }  // namespace lpc

@@ -3,10 +3,16 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
+#include "acl.h"
+#include "name_escape.h"
 #include "namespace.h"
+#include "stats_snapshot.h"
 #include "tables.h"
 
 namespace lpc {
@@ -22,7 +28,7 @@ struct ConnectionRow {
 };
 
 struct PortRow {
-  std::string path;
+  std::string path;  // as the names are, unescaped
   uint32_t owner = 0, group = 0, perm = 0;
   bool auto_accept = false;
   size_t pending = 0, connections = 0, records = 0;
@@ -30,10 +36,33 @@ struct PortRow {
 };
 
 // One "port" line per row, in the order given, each followed by its
-// "conn" lines.
+// "conn" lines, with the paths escaped.
 std::string FormatStats(const std::vector<PortRow>& ports);
 
-// The whole text: every port in the order of creation (increasing id).
-std::string RenderStats(Tables& tables, Namespace& names);
+// The escaped paths of the folders that hold ports, kept from one
+// snapshot to the next: every open .stats file shares them instead of
+// holding copies, and a snapshot builds only the paths it does not have.
+// It keeps the paths the last snapshot used, until a folder is renamed.
+class FolderPaths {
+ public:
+  // "" for the root.
+  std::shared_ptr<const std::string> PathOf(Namespace& names,
+                                            const Node& folder);
+  // Forgets the paths the snapshot just made did not use.
+  void EndSnapshot();
+
+ private:
+  uint64_t moves_ = 0;  // Namespace::folder_moves() they were built at
+  std::unordered_map<NodeId, std::shared_ptr<const std::string>> paths_;
+  std::unordered_map<NodeId, std::shared_ptr<const std::string>> used_;
+};
+
+// The snapshot `reader` sees: every port it could find by path, in the
+// order of creation (increasing id), each with its connections. A port
+// is shown if every folder from the mount root down to the port's folder
+// grants `reader` search permission (an unlinked port: if the reader owns
+// it); a reader that may search anything sees every port.
+StatsSnapshot RenderStats(Tables& tables, Namespace& names,
+                          const Accessor& reader, FolderPaths& paths);
 
 }  // namespace lpc

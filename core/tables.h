@@ -29,7 +29,7 @@ struct Tables {
   uint64_t NextId() { return ++last_id; }
   HandleId NewHandle(HandleKind kind, PortId port, ConnId conn) {
     HandleId id(NextId());
-    handles.Add(Handle{id, kind, port, conn, PollToken(), {}});
+    handles.Add(Handle{id, kind, port, conn, PollToken(), {}, 0});
     return id;
   }
   // The connection may have finished: the broker's reaping pass at the end

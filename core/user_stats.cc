@@ -4,9 +4,11 @@
 
 namespace lpc {
 
-std::string FormatUserStats(const QuotaLedger& quota) {
+std::string FormatUserStats(const QuotaLedger& quota,
+                            std::optional<uint32_t> only) {
   std::ostringstream out;
   for (const auto& [uid, usage] : quota.Users()) {
+    if (only && uid != *only) continue;
     out << "user " << uid << " ports=" << usage[QuotaKind::kPorts]
         << " connections=" << usage[QuotaKind::kClientConnections]
         << " served=" << usage[QuotaKind::kServedConnections]

@@ -2,6 +2,8 @@
 // of the quotas, after the port and connection lines.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "quota.h"
@@ -10,6 +12,8 @@ namespace lpc {
 
 // One line per user with a nonzero usage, in increasing uid:
 // "user UID ports=N connections=N served=N pending=N bytes=N folders=N".
-std::string FormatUserStats(const QuotaLedger& quota);
+// With `only`, just that user's line.
+std::string FormatUserStats(const QuotaLedger& quota,
+                            std::optional<uint32_t> only = std::nullopt);
 
 }  // namespace lpc

@@ -18,6 +18,7 @@ struct Options {
   unsigned backlog = 0;
   int connect_timeout = -1;
   unsigned reply_window = 0;
+  unsigned stats_handles = 0;
 };
 
 #define LPC_OPT(t, p) \
@@ -28,6 +29,7 @@ const fuse_opt kOptionSpec[] = {
     LPC_OPT("backlog=%u", backlog),
     LPC_OPT("connect_timeout=%d", connect_timeout),
     LPC_OPT("reply_window=%u", reply_window),
+    LPC_OPT("stats_handles=%u", stats_handles),
     FUSE_OPT_END,
 };
 
@@ -48,6 +50,7 @@ void Usage(const char* prog) {
       "forever (30)\n"
       "    -o reply_window=N      unreplied message ids remembered per "
       "connection (1024)\n"
+      "    -o stats_handles=N     open .stats files per user (16)\n"
       "\n",
       prog);
   lpc::PrintQuotaHelp();
@@ -123,6 +126,7 @@ int main(int argc, char* argv[]) {
   if (opts.queue_messages) limits.queue_messages = opts.queue_messages;
   if (opts.queue_bytes) limits.queue_bytes = opts.queue_bytes;
   if (opts.backlog) limits.backlog = opts.backlog;
+  if (opts.stats_handles) limits.stats_handles = opts.stats_handles;
   constexpr int kMaxConnectTimeout = 24 * 3600;  // a day: surely a mistake
   if (opts.connect_timeout > kMaxConnectTimeout) {
     std::fprintf(stderr, "lpcfs: connect_timeout is at most %d seconds\n",

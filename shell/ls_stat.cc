@@ -85,8 +85,10 @@ int RunLs(std::vector<std::string> args) {
     Row row;
     row.owner = UserName(Field(port, "owner"));
     row.connections = Field(port, "connections");
-    row.path = port.path.empty() || port.path[0] != '/' ? port.path
-                                                        : mount + port.path;
+    // Names may hold anything but '/' and NUL: shown visibly, never raw.
+    row.path = VisibleName(port.path.empty() || port.path[0] != '/'
+                               ? port.path
+                               : mount + port.path);
     owner_width = std::max(owner_width, row.owner.size());
     connections_width = std::max(connections_width, row.connections.size());
     rows.push_back(std::move(row));
@@ -145,24 +147,24 @@ int RunStat(std::vector<std::string> args) {
       std::find_if(stats.ports.begin(), stats.ports.end(),
                    [&](const PortLine& p) { return p.path == from_root; });
   if (it == stats.ports.end()) {
-    Die(kExitFailure, "stat " + path + ": not a port (not in " + root + "/" +
-                          LPC_STATS_FILE + ")");
+    Die(kExitFailure, "stat " + VisibleName(path) + ": not a port (not in " +
+                          VisibleName(root) + "/" + LPC_STATS_FILE + ")");
   }
 
   char mode[8];
   std::snprintf(mode, sizeof mode, "%04o",
                 static_cast<unsigned>(st.st_mode & 07777));
-  std::printf("path: %s\n", real_path.c_str());
+  std::printf("path: %s\n", VisibleName(real_path).c_str());
   std::printf("owner: %s (%u)\n", UserName(std::to_string(st.st_uid)).c_str(),
               static_cast<unsigned>(st.st_uid));
   std::printf("group: %s (%u)\n", GroupName(st.st_gid).c_str(),
               static_cast<unsigned>(st.st_gid));
   std::printf("mode: %s\n", mode);
-  std::printf("%s\n", it->text.c_str());
+  std::printf("%s\n", VisibleLine(*it).c_str());
   std::set<uint32_t> users = {static_cast<uint32_t>(st.st_uid)};
   for (const ConnLine& conn : stats.conns) {
     if (conn.port != from_root) continue;
-    std::printf("%s\n", conn.text.c_str());
+    std::printf("%s\n", VisibleLine(conn).c_str());
     if (auto uid = conn.fields.find("client_uid"); uid != conn.fields.end()) {
       users.insert(static_cast<uint32_t>(
           std::strtoul(uid->second.c_str(), nullptr, 10)));

@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <charconv>
 
+#include "name_escape.h"
+
 namespace lpc::shell {
 
 namespace {
@@ -33,7 +35,8 @@ std::optional<PortLine> ParsePortLine(std::string_view line) {
   size_t owner = rest.rfind(" owner=");
   if (owner == std::string_view::npos || owner == 0) return std::nullopt;
   PortLine port;
-  port.path = std::string(rest.substr(0, owner));
+  port.path = UnescapeName(rest.substr(0, owner));
+  port.rest = std::string(rest.substr(owner));
   if (!ParseFields(rest.substr(owner + 1), port.fields)) return std::nullopt;
   port.text = std::string(line);
   return port;
@@ -51,7 +54,8 @@ std::optional<ConnLine> ParseConnLine(std::string_view line) {
   if (rest.substr(0, 5) != "port=") return std::nullopt;
   size_t state = rest.rfind(" state=");
   if (state == std::string_view::npos) return std::nullopt;
-  conn.port = std::string(rest.substr(5, state - 5));
+  conn.port = UnescapeName(rest.substr(5, state - 5));
+  conn.rest = std::string(rest.substr(state));
   if (!ParseFields(rest.substr(state + 1), conn.fields)) return std::nullopt;
   conn.text = std::string(line);
   return conn;
@@ -91,6 +95,17 @@ StatsSnapshot ParseStats(std::string_view text) {
     }
   }
   return stats;
+}
+
+std::string VisibleName(std::string_view raw) { return EscapeName(raw); }
+
+std::string VisibleLine(const PortLine& port) {
+  return "port " + VisibleName(port.path) + VisibleName(port.rest);
+}
+
+std::string VisibleLine(const ConnLine& conn) {
+  return "conn " + std::to_string(conn.id) + " port=" + VisibleName(conn.port) +
+         VisibleName(conn.rest);
 }
 
 int ReadWholeFile(const std::string& path, std::string& out) {
