@@ -42,7 +42,9 @@ check_match "stat: the path shown escaped" \
   "^path: $LPC_MNT/x\\\\nport /victim .*\\\\ny/p\$" "$(sed -n 1p <<<"$out")"
 check_match "stat: the port line shown escaped" \
   '^port /x\\nport /victim .*\\ny/p owner=0 ' "$(sed -n 5p <<<"$out")"
-check_eq "stat: one line per item" 5 "$(wc -l <<<"$out")"
+check_match "stat: then the owner's quota line" '^user 0 ports=3 ' \
+  "$(sed -n 6p <<<"$out")"
+check_eq "stat: one line per item" 6 "$(wc -l <<<"$out")"
 
 run_capture "$LPC" stat "$LPC_MNT/$odd"
 check_eq "stat of the odd name: status" 0 "$rc"
