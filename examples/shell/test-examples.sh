@@ -74,6 +74,38 @@ check "server stops on SIGTERM: status" 0 $?
 check "server stops on SIGTERM: port removed" absent \
   "$([ -e "$LPC_MNT/other" ] && echo present || echo absent)"
 
+# acl-service.sh: a port only the user named in its ACL may call.
+for u in lpcex_in lpcex_out; do
+  id -u "$u" >/dev/null 2>&1 || useradd --system --no-create-home "$u"
+done
+trap 'for p in "${servers[@]}"; do kill "$p" 2>/dev/null; done; wait
+      userdel lpcex_in; userdel lpcex_out; rm -rf "$work"' EXIT
+"$dir/acl-service.sh" services/greet u:lpcex_in >"$work/acl" &
+acl_server=$!
+servers+=("$acl_server")
+for _ in $(seq 1 200); do
+  grep -q '^user:lpcex_in:rw-$' "$work/acl" 2>/dev/null && break
+  sleep 0.05
+done
+check "acl-service.sh: the ACL it set" "user::rw-
+user:lpcex_in:rw-
+group::---
+mask::rw-
+other::---" "$(sed '/^$/d' "$work/acl")"
+check "acl-service.sh: the user let in is served" \
+  "hello uid $(id -u lpcex_in): hi" \
+  "$(runuser -u lpcex_in -- timeout 30 "$LPC" call services/greet hi)"
+runuser -u lpcex_out -- timeout 30 "$LPC" call services/greet hi \
+  >/dev/null 2>"$work/refused"
+check "acl-service.sh: another user is refused" \
+  "1 lpc: connect services/greet: Permission denied" \
+  "$? $(sed 's|'"$LPC_MNT"'/||' "$work/refused")"
+check "acl-service.sh: nobody else may add to its folder" \
+  "root 755" "$(stat -c '%U %a' "$LPC_MNT/services")"
+kill -TERM "$acl_server"
+wait "$acl_server"
+check "acl-service.sh: stops on SIGTERM" 0 $?
+
 if [ "$failures" -ne 0 ]; then
   echo "test-examples.sh: $failures failed" >&2
   exit 1
