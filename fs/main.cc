@@ -96,13 +96,15 @@ int Serve(fuse_args* args, const char* mountpoint, bool foreground,
   if (fuse_set_signal_handlers(se) == 0) {
     lpc::AutoUnmount auto_unmount;
     if (fuse_session_mount(se, mountpoint) == 0) {
-      fuse_daemonize(foreground);
       std::string problem;
       if (plan.switch_user) {
         problem = auto_unmount.Attach(fuse_session_fd(se), mountpoint);
       }
       if (problem.empty()) problem = DropAfterMount(plan);
       if (problem.empty()) {
+        // Only now: a failure above is still the exit status of `lpcfs`
+        // without -f.
+        fuse_daemonize(foreground);
         daemon.StartExpiryTimer();
         // One thread: no handler ever blocks, every wait is a deferred
         // reply, and this loop is the fastest (fs/README.md "Threads").
