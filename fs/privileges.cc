@@ -226,15 +226,10 @@ std::string DropPrivileges(const Account& account,
     }
   }
   if (cap_set_proc(caps.get()) != 0) return Failed("cap_set_proc", errno);
-#ifdef LPC_SANITIZE_BUILD
-  // Changing uid made the process non-dumpable, and LeakSanitizer, which
-  // stops the process with ptrace at exit, could no longer look at it.
-  // Only the sanitizer build gives that up (lpcfs.8 "PRIVILEGES"): a
-  // dumpable daemon can be traced by any process of its new uid.
-  if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0) {
-    return Failed("prctl(PR_SET_DUMPABLE)", errno);
-  }
-#endif
+  // Changing uid made the process non-dumpable, and it stays so: no process
+  // of its new uid may trace it. LeakSanitizer copes (it makes the process
+  // dumpable while it stops it at exit, then restores the flag), so the
+  // sanitizer build needs no exception (lpcfs.8 "PRIVILEGES").
   std::string left =
       DescribeLeftoverPrivileges(ReadThreadPrivileges(), account, keep_mask);
   if (!left.empty()) return "privileges left after dropping them: " + left;

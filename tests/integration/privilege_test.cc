@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -119,6 +120,12 @@ class PrivilegeTest : public TwoUsersTest {
 
 TEST_F(PrivilegeTest, DaemonRunsAsNobodyWithNoCapabilities) {
   ExpectDroppedTo(Nobody());
+  // Non-dumpable since it changed uid: the kernel gives the files in its
+  // /proc directory to root, and nobody's other processes cannot trace it.
+  struct stat st {};
+  std::string fd_dir = "/proc/" + std::to_string(daemon_pid()) + "/fd";
+  ASSERT_EQ(0, stat(fd_dir.c_str(), &st)) << strerror(errno);
+  EXPECT_EQ(0u, st.st_uid);
 }
 
 TEST_F(PrivilegeTest, PortsWorkForRootAndOtherUsers) {
