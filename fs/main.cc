@@ -6,8 +6,14 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <chrono>
+#include <string>
+#include <variant>
+
+#include "auto_unmount.h"
 #include "daemon.h"
 #include "operations.h"
+#include "privileges.h"
 #include "quota_options.h"
 
 namespace {
@@ -54,6 +60,7 @@ void Usage(const char* prog) {
       "\n",
       prog);
   lpc::PrintQuotaHelp();
+  lpc::PrintPrivilegeHelp();
   fuse_cmdline_help();
   fuse_lowlevel_help();
 }
@@ -69,28 +76,56 @@ struct ParsedArgs {
   }
 };
 
-// Mounts, serves until unmounted or signalled, and unmounts.
+// Gives up what `plan` says once mounted, before any thread starts
+// (capabilities are per thread). Returns what failed; empty on success.
+std::string DropAfterMount(const lpc::PrivilegePlan& plan) {
+  if (plan.switch_user) return lpc::DropPrivileges(plan.account, plan.keep);
+  if (plan.no_new_privs) return lpc::SetNoNewPrivs();
+  return {};
+}
+
+// Mounts, gives up privilege, serves until unmounted or signalled, and
+// unmounts.
 int Serve(fuse_args* args, const char* mountpoint, bool foreground,
-          const lpc::Limits& limits) {
+          const lpc::Limits& limits, const lpc::PrivilegePlan& plan) {
   lpc::Daemon daemon(limits);
   const fuse_lowlevel_ops& ops = lpc::LpcfsOperations();
   fuse_session* se = fuse_session_new(args, &ops, sizeof ops, &daemon);
   if (!se) return 1;
   int status = 1;
   if (fuse_set_signal_handlers(se) == 0) {
+    lpc::AutoUnmount auto_unmount;
     if (fuse_session_mount(se, mountpoint) == 0) {
-      fuse_daemonize(foreground);
-      daemon.StartExpiryTimer();
-      // One thread: no handler ever blocks, every wait is a deferred
-      // reply, and this loop is the fastest (fs/README.md "Threads").
-      // The loop returns the number of a stopping signal (SIGTERM, SIGINT,
-      // SIGHUP): being asked to stop is success.
-      status = fuse_session_loop(se) < 0 ? 1 : 0;
-      daemon.StopExpiryTimer();
-      // Answer what still waits while the channel is open, so no caller
-      // is left to the kernel and no request leaks.
-      daemon.broker().AbortWaiters();
+      std::string problem;
+      if (plan.switch_user) {
+        problem = auto_unmount.Attach(fuse_session_fd(se), mountpoint);
+      }
+      if (problem.empty()) problem = DropAfterMount(plan);
+      if (problem.empty()) {
+        // Only now: a failure above is still the exit status of `lpcfs`
+        // without -f.
+        fuse_daemonize(foreground);
+        daemon.StartExpiryTimer();
+        // One thread: no handler ever blocks, every wait is a deferred
+        // reply, and this loop is the fastest (fs/README.md "Threads").
+        // The loop returns the number of a stopping signal (SIGTERM,
+        // SIGINT, SIGHUP): being asked to stop is success.
+        status = fuse_session_loop(se) < 0 ? 1 : 0;
+        daemon.StopExpiryTimer();
+        // Answer what still waits while the channel is open, so no caller
+        // is left to the kernel and no request leaks.
+        daemon.broker().AbortWaiters();
+      } else {
+        fuse_log(FUSE_LOG_ERR, "lpcfs: %s; unmounting\n", problem.c_str());
+      }
+      // Closes /dev/fuse; only a daemon still root unmounts here.
       fuse_session_unmount(se);
+      // A daemon that is not: fusermount3 does, once told (fs/README.md
+      // "Mounting and unmounting").
+      if (!auto_unmount.Finish(std::chrono::seconds(5))) {
+        fuse_log(FUSE_LOG_ERR, "lpcfs: %s is still mounted\n", mountpoint);
+        status = 1;
+      }
     }
     fuse_remove_signal_handlers(se);
   }
@@ -108,6 +143,8 @@ int main(int argc, char* argv[]) {
   if (fuse_opt_parse(&args, &opts, kOptionSpec, nullptr) == -1) return 2;
   lpc::Limits limits;
   if (!lpc::ParseQuotaOptions(&args, &limits)) return 2;
+  lpc::PrivilegeOptions privilege_opts;
+  if (!lpc::ParsePrivilegeOptions(&args, &privilege_opts)) return 2;
   if (fuse_parse_cmdline(&args, &cmd) != 0) return 2;
   if (cmd.show_help) {
     Usage(argv[0]);
@@ -144,11 +181,20 @@ int main(int argc, char* argv[]) {
     return 2;
   }
 
+  auto planned = lpc::PlanPrivileges(privilege_opts, geteuid());
+  if (auto* why = std::get_if<std::string>(&planned)) {
+    std::fprintf(stderr, "lpcfs: %s\n", why->c_str());
+    return 2;
+  }
+  const lpc::PrivilegePlan& plan = std::get<lpc::PrivilegePlan>(planned);
+  // Once it is not root, only fusermount3 can unmount for the daemon.
+  if (plan.switch_user) fuse_opt_add_arg(&args, "-oauto_unmount");
+
   // The kernel enforces the mode bits of ports (default_permissions); as
   // root we serve every user (allow_other), which is safe only with it.
   fuse_opt_add_arg(&args, "-odefault_permissions");
   fuse_opt_add_arg(&args, "-ofsname=lpcfs,subtype=lpcfs");
   if (geteuid() == 0) fuse_opt_add_arg(&args, "-oallow_other");
 
-  return Serve(&args, cmd.mountpoint, cmd.foreground, limits);
+  return Serve(&args, cmd.mountpoint, cmd.foreground, limits, plan);
 }

@@ -136,12 +136,23 @@ TEST_F(CommandLineTest, BadArgumentsExitWithTheDocumentedStatus) {
   EXPECT_EQ(1, Run({"-f", "-o", "no_such_option"}));
 }
 
+// lpcfs.8 "PRIVILEGES": the user is looked up before mounting.
+TEST_F(CommandLineTest, UnknownUserIsAUsageErrorAndNothingIsMounted) {
+  std::string out;
+  EXPECT_EQ(2, Run({"-f", "-o", "user=lpct_nosuchuser"}, true, &out));
+  EXPECT_NE(std::string::npos, out.find("no such user: lpct_nosuchuser"))
+      << out;
+  EXPECT_EQ(2, Run({"-f", "-o", "user="}, true, &out));
+  EXPECT_NE(std::string::npos, out.find("needs a user name")) << out;
+}
+
 TEST_F(CommandLineTest, VersionAndHelpExitZero) {
   std::string out;
   EXPECT_EQ(0, Run({"--version"}, false, &out));
   EXPECT_NE(std::string::npos, out.find("protocol 1")) << out;
   EXPECT_EQ(0, Run({"--help"}, false, &out));
   EXPECT_NE(std::string::npos, out.find("queue_messages")) << out;
+  EXPECT_NE(std::string::npos, out.find("-o user=NAME")) << out;
 }
 
 }  // namespace
