@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "context_change.h"
 #include "folder_depth.h"
 #include "server_command.h"
 #include "stats_text.h"
@@ -391,7 +392,8 @@ void Broker::Read(Token token, HandleId handle, size_t size, uint64_t offset,
 
 void Broker::Write(Token token, HandleId handle,
                    std::span<const std::byte> data, bool nonblock,
-                   const Sender& sender) {
+                   const Writer& writer) {
+  const Sender& sender = writer.sender;
   Transaction tx(this);
   auto write = std::make_unique<WriteRequest>(token, data.size(), nonblock);
   // Queued bytes count against the writer's quota (lpc.7 "QUOTAS").
@@ -418,6 +420,9 @@ void Broker::Write(Token token, HandleId handle,
       write->message.data.assign(data.begin(), data.end());
       Direction d = h->kind == HandleKind::kClient ? Direction::kToServer
                                                    : Direction::kToClient;
+      if (d == Direction::kToServer) {
+        write->message.flags = ContextChangeFlags(conn->client(), writer);
+      }
       return router_.Send(std::move(write), *conn, d);
     }
   }

@@ -97,8 +97,10 @@ class Broker {
   // split (see ReadRequest).
   void Read(Token token, HandleId handle, size_t size, uint64_t offset,
             bool nonblock);
+  // A client's message records how `writer` differs from the client at
+  // connect (LPC_MESSAGE_*, core/context_change.h).
   void Write(Token token, HandleId handle, std::span<const std::byte> data,
-             bool nonblock, const Sender& sender);
+             bool nonblock, const Writer& writer);
   void Release(HandleId handle);
   // Current readiness (POLLIN/POLLOUT/POLLHUP bits). A nonzero `poll` is
   // kept (the previous one dropped) and notified when readiness changes.

@@ -56,6 +56,32 @@ TEST_F(BrokerTest, ConnectAcceptExchangeAndReply) {
             Error::kNoMessage);
 }
 
+// Each MESSAGE record says how its writer differs from the client at
+// connect (core/context_change.h decides; here: that the broker asks it
+// for the client's messages and puts the answer in the record).
+TEST_F(BrokerTest, MessageRecordsCarryContextChangeFlags) {
+  HandleId server = Create("svc");
+  Req open = Connect(O_RDWR, 42);
+  ParsedRecord c = NextRecord(server);
+  ExpectWritten(Command(server, LPC_REC_ACCEPT, ConnOf(c)));
+  HandleId client = OpenedHandle(open);
+
+  ExpectWritten(Send(client, "same", false, Sender{42, 1000, 1000}));
+  EXPECT_EQ(NextRecord(server).header.flags, 0u);
+  ExpectWritten(Send(client, "child", false, Sender{43, 1000, 1000}));
+  EXPECT_EQ(NextRecord(server).header.flags,
+            uint32_t{LPC_MESSAGE_PROCESS_CHANGED});
+  ExpectWritten(Send(client, "setuid", false, Sender{42, 0, 1000}));
+  EXPECT_EQ(NextRecord(server).header.flags,
+            uint32_t{LPC_MESSAGE_IDENTITY_CHANGED});
+  auto other_groups = std::make_shared<const std::vector<uint32_t>>(
+      std::vector<uint32_t>{1000});
+  ExpectWritten(Send(client, "groups", false,
+                     Writer(Sender{42, 1000, 1000}, other_groups)));
+  EXPECT_EQ(NextRecord(server).header.flags,
+            uint32_t{LPC_MESSAGE_IDENTITY_CHANGED});
+}
+
 TEST_F(BrokerTest, PartialReadsNeverSpanMessages) {
   HandleId server = Create("svc");
   auto [client, conn] = AcceptedClient(server);
