@@ -151,6 +151,16 @@ Result<std::vector<AclKind>> Broker::AclsOf(NodeId ino) {
   return names_.AclsOf(ino);
 }
 
+Result<std::string> Broker::ServerAttribute(NodeId ino) {
+  Transaction tx(this);
+  Node* node = names_.Find(ino);
+  if (!node) return Error::kNotFound;
+  if (node->attr.kind != NodeKind::kPort) return Error::kNoData;
+  ServerPort* port = tables_.FindPort(node->port);
+  if (!port) return Error::kNoData;
+  return ServerAttributeText(port->server());
+}
+
 Result<CreatedPort> Broker::CreatePort(NodeId parent, std::string_view name,
                                        uint32_t perm, uint32_t umask,
                                        bool exclusive, const Caller& caller) {
@@ -171,6 +181,7 @@ Result<CreatedPort> Broker::CreatePort(NodeId parent, std::string_view name,
   auto port =
       std::make_unique<ServerPort>(id, node->attr.ino, handle, context_);
   port->HoldCharge(std::move(charge.value()));
+  port->set_server(caller.sender);
   tables_.ports.emplace(id, std::move(port));
   node->port = id;
   names_.RememberLookup(node);

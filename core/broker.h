@@ -80,6 +80,9 @@ class Broker {
   Result<Attr> SetAcl(NodeId ino, AclKind kind,
                       std::span<const std::byte> xattr, const Caller& caller);
   Result<std::vector<AclKind>> AclsOf(NodeId ino);
+  // The LPC_SERVER_XATTR value of a port (lpc.7 "WHO SERVES A NAME"):
+  // kNoData for anything but a port that still has its server handle.
+  Result<std::string> ServerAttribute(NodeId ino);
 
   // open(O_CREAT): creates a port and its server handle. Without O_EXCL the
   // caller did not ask for a new port, so the answer is ECONNREFUSED
