@@ -7,8 +7,8 @@
 
 #include <utility>
 
-#include "lpc.h"
 #include "capabilities.h"
+#include "lpc.h"
 #include "proc_status.h"
 
 namespace lpc {

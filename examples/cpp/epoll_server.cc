@@ -277,8 +277,8 @@ class Server {
     }
     std::printf(
         "connect conn=%llu pid=%u uid=%u gid=%u groups=%s start_time=%llu\n",
-        static_cast<unsigned long long>(record.conn_id), record.pid,
-        record.uid, record.gid, groups.c_str(),
+        static_cast<unsigned long long>(record.conn_id), record.pid, record.uid,
+        record.gid, groups.c_str(),
         static_cast<unsigned long long>(process.start_time));
     ++connections_;
     if (record.flags & LPC_CONNECT_ACCEPTED) return;  // auto-accept port

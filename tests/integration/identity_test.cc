@@ -242,8 +242,8 @@ TEST_F(IdentityTest, ServerAttributeNamesTheServingProcess) {
 
   // Once the server handle has closed, nobody serves the port.
   srv_.reset();
-  EXPECT_EQ(-1, fgetxattr(client_.get(), LPC_SERVER_XATTR, value,
-                          sizeof value));
+  EXPECT_EQ(-1,
+            fgetxattr(client_.get(), LPC_SERVER_XATTR, value, sizeof value));
   EXPECT_EQ(ENODATA, errno);
 }
 

@@ -92,9 +92,8 @@ TEST_F(StatsTest, ShowsPortsAndTheirConnections) {
       "port /dir/inner owner=0 group=0 mode=0600 auto_accept=1 pending=0 "
       "connections=0 records=0",
       LineStarting(text, "port /dir/inner "));
-  EXPECT_EQ("conn " + ida +
-                " port=/svc state=open client_pid=" + std::to_string(a) +
-                " client_uid=0 client_caps=" + OwnCaps() +
+  EXPECT_EQ("conn " + ida + " port=/svc state=open client_pid=" +
+                std::to_string(a) + " client_uid=0 client_caps=" + OwnCaps() +
                 " to_server=2/11 to_client=1/3 bound=0",
             LineStarting(text, "conn " + ida + " "));
   uint64_t idb = 0;
@@ -103,9 +102,8 @@ TEST_F(StatsTest, ShowsPortsAndTheirConnections) {
     idb = std::stoull(line.substr(5));
     EXPECT_TRUE(std::regex_match(
         line, std::regex("conn [0-9]+ port=/svc state=pending client_pid=" +
-                         std::to_string(b) +
-                         " client_uid=0 client_caps=" + OwnCaps() +
-                         " to_server=0/0 to_client=0/0 bound=0")))
+                         std::to_string(b) + " client_uid=0 client_caps=" +
+                         OwnCaps() + " to_server=0/0 to_client=0/0 bound=0")))
         << line;
   }
   EXPECT_NE(0u, idb) << "no pending connection in\n" << text;
@@ -133,9 +131,8 @@ TEST_F(StatsTest, ShowsPortsAndTheirConnections) {
   Opened conn = Open(P(std::string(LPC_CONN_DIR) + "/" + ida), O_RDWR);
   ASSERT_OK(conn.err);
   text = StatsText();
-  EXPECT_EQ("conn " + ida +
-                " port=/svc state=open client_pid=" + std::to_string(a) +
-                " client_uid=0 client_caps=" + OwnCaps() +
+  EXPECT_EQ("conn " + ida + " port=/svc state=open client_pid=" +
+                std::to_string(a) + " client_uid=0 client_caps=" + OwnCaps() +
                 " to_server=2/11 to_client=1/3 bound=1",
             LineStarting(text, "conn " + ida + " "));
 

@@ -52,8 +52,7 @@ TEST(ContextChangeFlags, Table) {
        Writer({100, 1000, 1000, 0}, Groups({1000, 27})), 0},
       {"pid unknown for the writer", Writer({0, 1000, 1000, 0}), kProcess},
       {"another process of another user",
-       Writer({200, 1001, 1001, 7000}, Groups({1001})),
-       kIdentity | kProcess},
+       Writer({200, 1001, 1001, 7000}, Groups({1001})), kIdentity | kProcess},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(ContextChangeFlags(AtConnect(), c.writer), c.flags) << c.what;

@@ -28,15 +28,15 @@ constexpr const char* kStatTail =
     "0 0 0 17 1 0 0 0 0 0\n";
 
 TEST(ParseProcStartTime, ReadsField22) {
-  EXPECT_EQ(ParseProcStartTime(std::string("4242 (bash)") + kStatTail),
-            7777u);
+  EXPECT_EQ(ParseProcStartTime(std::string("4242 (bash)") + kStatTail), 7777u);
 }
 
 TEST(ParseProcStartTime, CommandNameWithSpacesAndParentheses) {
   // A process may name itself anything (prctl PR_SET_NAME): fields count
   // from the last ')'.
-  EXPECT_EQ(ParseProcStartTime(std::string("4242 (a b) 1 2 3 4 5)") + kStatTail),
-            7777u);
+  EXPECT_EQ(
+      ParseProcStartTime(std::string("4242 (a b) 1 2 3 4 5)") + kStatTail),
+      7777u);
   EXPECT_EQ(ParseProcStartTime(std::string("4242 ()) S (x)") + kStatTail),
             7777u);
   EXPECT_EQ(ParseProcStartTime(std::string("4242 ( )") + kStatTail), 7777u);
