@@ -45,10 +45,11 @@ namespace {
 
 // Groups as a connect record reports them: at most LPC_MAX_GROUPS, so that
 // a writer's groups compare with the connect's like for like.
-std::shared_ptr<const std::vector<uint32_t>> SharedGroups(
-    std::vector<uint32_t> groups) {
-  if (groups.size() > LPC_MAX_GROUPS) groups.resize(LPC_MAX_GROUPS);
-  return std::make_shared<const std::vector<uint32_t>>(std::move(groups));
+void SetGroups(ThreadIdentity* identity, std::vector<uint32_t> groups) {
+  identity->groups_truncated = groups.size() > LPC_MAX_GROUPS;
+  if (identity->groups_truncated) groups.resize(LPC_MAX_GROUPS);
+  identity->groups =
+      std::make_shared<const std::vector<uint32_t>>(std::move(groups));
 }
 
 // Pin the thread first, then read /proc: if it is still alive afterwards,
@@ -59,7 +60,7 @@ int ReadThreadIdentity(uint32_t tid, ThreadIdentity* identity) {
   auto status = ReadProcStatus(tid);
   if (status) {
     identity->pid = status->tgid;
-    identity->groups = SharedGroups(std::move(status->groups));
+    SetGroups(identity, std::move(status->groups));
     identity->start_time = ReadProcStartTime(status->tgid).value_or(0);
   }
   if (pidfd < 0) return -1;
@@ -72,7 +73,7 @@ int ReadThreadIdentity(uint32_t tid, ThreadIdentity* identity) {
 
 }  // namespace
 
-ThreadIdentity ProcessIdCache::Lookup(uint32_t tid) {
+ThreadIdentity ProcessIdCache::Lookup(uint32_t tid, Groups groups) {
   if (tid == 0) return {};
   {
     std::lock_guard lock(mu_);
@@ -84,14 +85,19 @@ ThreadIdentity ProcessIdCache::Lookup(uint32_t tid) {
       // takes far longer than kRecheck (100 ms). Within it the entry needs no
       // syscall to be trusted.
       auto now = std::chrono::steady_clock::now();
-      if (now - e.checked < recheck_) return e.identity;
+      if (groups == Groups::kCached && now - e.checked < recheck_) {
+        return e.identity;
+      }
       if (ThreadAlive(e.pidfd)) {
         // Alive: same thread, same process. Its groups may have changed.
-        if (auto status = ReadProcStatus(tid); status && ThreadAlive(e.pidfd)) {
-          e.identity.groups = SharedGroups(std::move(status->groups));
+        // (Read under mu_: the daemon's loop is single-threaded, so the
+        // lock is never contended for long.)
+        auto status = ReadProcStatus(tid);
+        if (status && ThreadAlive(e.pidfd)) {
+          SetGroups(&e.identity, std::move(status->groups));
+          e.checked = now;
+          return e.identity;
         }
-        e.checked = now;
-        return e.identity;
       }
       ::close(e.pidfd);
       map_.erase(it);
@@ -119,19 +125,19 @@ Caller Identities::CallerOf(const fuse_ctx& ctx) {
   c.sender.uid = ctx.uid;
   c.sender.gid = ctx.gid;
   const uint32_t tid = static_cast<uint32_t>(ctx.pid);
-  if (auto status = ReadProcStatus(tid)) {
-    c.sender.pid = status->tgid;
-    c.sender.start_time = ReadProcStartTime(status->tgid).value_or(0);
-    c.groups = std::move(status->groups);
-    // Capabilities belong to the thread, as its groups do.
-    if (auto caps = ReadCapabilities(tid)) {
-      c.cap_effective = caps->effective;
-      c.cap_permitted = caps->permitted;
-    }
-  }
-  if (c.groups.size() > LPC_MAX_GROUPS) {
-    c.groups.resize(LPC_MAX_GROUPS);
-    c.groups_truncated = true;
+  // The groups read now; the process and its start time from the cache,
+  // which also keeps these groups for the thread's messages to compare
+  // with. A connect costs one /proc read, as it did before start times.
+  ThreadIdentity t = pids_.Lookup(tid, ProcessIdCache::Groups::kCurrent);
+  if (t.pid == 0) return c;
+  c.sender.pid = t.pid;
+  c.sender.start_time = t.start_time;
+  if (t.groups) c.groups = *t.groups;
+  c.groups_truncated = t.groups_truncated;
+  // Capabilities belong to the thread, as its groups do.
+  if (auto caps = ReadCapabilities(tid)) {
+    c.cap_effective = caps->effective;
+    c.cap_permitted = caps->permitted;
   }
   return c;
 }

@@ -22,7 +22,9 @@ namespace lpc {
 struct ThreadIdentity {
   uint32_t pid = 0;  // 0 if unknown
   uint64_t start_time = 0;
-  std::shared_ptr<const std::vector<uint32_t>> groups;  // null if unknown
+  // At most LPC_MAX_GROUPS; null if unknown.
+  std::shared_ptr<const std::vector<uint32_t>> groups;
+  bool groups_truncated = false;  // the thread had more
 };
 
 // Maps thread ids (what FUSE reports as the caller's pid) to their
@@ -42,9 +44,14 @@ class ProcessIdCache {
   ProcessIdCache(const ProcessIdCache&) = delete;
   ProcessIdCache& operator=(const ProcessIdCache&) = delete;
 
+  // How old the groups of a lookup may be.
+  enum class Groups {
+    kCached,   // up to `recheck`: no system call within the window
+    kCurrent,  // read now (one /proc/<tid>/status read), and cached
+  };
   // The identity of thread `tid`; pid 0 if unknown (tid 0, or the thread
   // gone).
-  ThreadIdentity Lookup(uint32_t tid);
+  ThreadIdentity Lookup(uint32_t tid, Groups groups = Groups::kCached);
   // The process of thread `tid`; 0 if unknown.
   uint32_t PidOf(uint32_t tid) { return Lookup(tid).pid; }
   size_t size();

@@ -166,6 +166,26 @@ TEST(ProcessIdCache, KnowsTheStartTimeAndGroupsOfAThread) {
   EXPECT_EQ(*t.groups, ReadProcStatus(static_cast<uint32_t>(gettid()))->groups);
 }
 
+TEST(ProcessIdCache, CurrentGroupsAreReadWithinTheWindowToo) {
+  if (geteuid() != 0) GTEST_SKIP() << "setgroups(2) needs root";
+  ProcessIdCache cache(std::chrono::hours(1));
+  std::vector<uint32_t> cached, current, after;
+  std::thread t([&] {
+    uint32_t tid = static_cast<uint32_t>(gettid());
+    cache.Lookup(tid);
+    gid_t groups[] = {4545};
+    ASSERT_EQ(syscall(SYS_setgroups, 1, groups), 0);
+    cached = *cache.Lookup(tid).groups;
+    current = *cache.Lookup(tid, ProcessIdCache::Groups::kCurrent).groups;
+    // What a connect read is what later messages compare with.
+    after = *cache.Lookup(tid).groups;
+  });
+  t.join();
+  EXPECT_NE(cached, (std::vector<uint32_t>{4545})) << "within the window";
+  EXPECT_EQ(current, (std::vector<uint32_t>{4545}));
+  EXPECT_EQ(after, (std::vector<uint32_t>{4545}));
+}
+
 TEST(ProcessIdCache, ReadsTheGroupsAgainWhenItRechecks) {
   if (geteuid() != 0) GTEST_SKIP() << "setgroups(2) needs root";
   ProcessIdCache cache(std::chrono::milliseconds(0));
