@@ -22,6 +22,9 @@
  *       mode 0600, owned by the port's owner: plain bytes in both directions.
  *       Opening it binds the connection to it (see LPC_REC_MESSAGE).
  *   /lpc/.stats              read-only text: ports, connections, queue depths.
+ *
+ * A port's read-only extended attribute LPC_SERVER_XATTR names the process
+ * that serves it.
  */
 #ifndef LPC_H
 #define LPC_H

@@ -183,8 +183,10 @@ Shows one port:
   mode: 0NNN
 followed by the port's line and its connections' lines from MOUNT/.stats,
 exactly as the daemon writes them ("port PATH owner=... connections=N ..."
-and "conn ID port=PATH state=... client_pid=P ..."; see lpc(7)). The mount
-is the file system PORT is on.
+and "conn ID port=PATH state=... client_pid=P ..."; see lpc(7)), each conn
+line followed by "  client capabilities: CAPS", the client's effective
+capabilities at connect as cap_to_text(3) names them. The mount is the file
+system PORT is on.
 
 Options:
   -m, --mount DIR    the lpcfs mount (default $LPC_MOUNT, else /lpc); PORT is
