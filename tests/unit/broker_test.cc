@@ -82,6 +82,29 @@ TEST_F(BrokerTest, MessageRecordsCarryContextChangeFlags) {
             uint32_t{LPC_MESSAGE_IDENTITY_CHANGED});
 }
 
+// lpc.7 "WHO SERVES A NAME": the creator, for as long as the port has
+// its server handle; nothing for anything else.
+TEST_F(BrokerTest, ServerAttributeNamesTheCreatorWhileThePortLives) {
+  Caller creator = MakeCaller(77, 1001);
+  creator.sender.start_time = 123456;
+  auto created =
+      broker_.CreatePort(Namespace::kRootIno, "svc", 0666, 0, true, creator);
+  ASSERT_TRUE(created);
+  NodeId ino = created->attr.ino;
+  auto text = broker_.ServerAttribute(ino);
+  ASSERT_TRUE(text);
+  EXPECT_EQ(text.value(), "uid=1001 gid=1001 pid=77 start_time=123456");
+  EXPECT_EQ(broker_.ServerAttribute(Namespace::kRootIno).error(),
+            Error::kNoData);
+
+  // The kernel still knows the node (its lookup is not forgotten) after
+  // the server handle closes: it is no longer served.
+  broker_.Release(created->handle);
+  auto after = broker_.ServerAttribute(ino);
+  ASSERT_FALSE(after);
+  EXPECT_EQ(after.error(), Error::kNoData);
+}
+
 TEST_F(BrokerTest, PartialReadsNeverSpanMessages) {
   HandleId server = Create("svc");
   auto [client, conn] = AcceptedClient(server);
