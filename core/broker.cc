@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "context_change.h"
 #include "folder_depth.h"
 #include "server_command.h"
 #include "stats_text.h"
@@ -150,6 +151,16 @@ Result<std::vector<AclKind>> Broker::AclsOf(NodeId ino) {
   return names_.AclsOf(ino);
 }
 
+Result<std::string> Broker::ServerAttribute(NodeId ino) {
+  Transaction tx(this);
+  Node* node = names_.Find(ino);
+  if (!node) return Error::kNotFound;
+  if (node->attr.kind != NodeKind::kPort) return Error::kNoData;
+  ServerPort* port = tables_.FindPort(node->port);
+  if (!port) return Error::kNoData;
+  return ServerAttributeText(port->server());
+}
+
 Result<CreatedPort> Broker::CreatePort(NodeId parent, std::string_view name,
                                        uint32_t perm, uint32_t umask,
                                        bool exclusive, const Caller& caller) {
@@ -170,6 +181,7 @@ Result<CreatedPort> Broker::CreatePort(NodeId parent, std::string_view name,
   auto port =
       std::make_unique<ServerPort>(id, node->attr.ino, handle, context_);
   port->HoldCharge(std::move(charge.value()));
+  port->set_server(caller.sender);
   tables_.ports.emplace(id, std::move(port));
   node->port = id;
   names_.RememberLookup(node);
@@ -391,7 +403,8 @@ void Broker::Read(Token token, HandleId handle, size_t size, uint64_t offset,
 
 void Broker::Write(Token token, HandleId handle,
                    std::span<const std::byte> data, bool nonblock,
-                   const Sender& sender) {
+                   const Writer& writer) {
+  const Sender& sender = writer.sender;
   Transaction tx(this);
   auto write = std::make_unique<WriteRequest>(token, data.size(), nonblock);
   // Queued bytes count against the writer's quota (lpc.7 "QUOTAS").
@@ -418,6 +431,9 @@ void Broker::Write(Token token, HandleId handle,
       write->message.data.assign(data.begin(), data.end());
       Direction d = h->kind == HandleKind::kClient ? Direction::kToServer
                                                    : Direction::kToClient;
+      if (d == Direction::kToServer) {
+        write->message.flags = ContextChangeFlags(conn->client(), writer);
+      }
       return router_.Send(std::move(write), *conn, d);
     }
   }

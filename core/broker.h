@@ -80,6 +80,9 @@ class Broker {
   Result<Attr> SetAcl(NodeId ino, AclKind kind,
                       std::span<const std::byte> xattr, const Caller& caller);
   Result<std::vector<AclKind>> AclsOf(NodeId ino);
+  // The LPC_SERVER_XATTR value of a port (lpc.7 "WHO SERVES A NAME"):
+  // kNoData for anything but a port that still has its server handle.
+  Result<std::string> ServerAttribute(NodeId ino);
 
   // open(O_CREAT): creates a port and its server handle. Without O_EXCL the
   // caller did not ask for a new port, so the answer is ECONNREFUSED
@@ -97,8 +100,10 @@ class Broker {
   // split (see ReadRequest).
   void Read(Token token, HandleId handle, size_t size, uint64_t offset,
             bool nonblock);
+  // A client's message records how `writer` differs from the client at
+  // connect (LPC_MESSAGE_*, core/context_change.h).
   void Write(Token token, HandleId handle, std::span<const std::byte> data,
-             bool nonblock, const Sender& sender);
+             bool nonblock, const Writer& writer);
   void Release(HandleId handle);
   // Current readiness (POLLIN/POLLOUT/POLLHUP bits). A nonzero `poll` is
   // kept (the previous one dropped) and notified when readiness changes.

@@ -20,6 +20,8 @@ struct Message {
   // Whose quota the queued bytes count against: the uid of the write that
   // sent it (lpc.7 "QUOTAS"), not necessarily `sender`'s.
   uint32_t writer_uid = 0;
+  // LPC_MESSAGE_* flags of its record: the client's messages only.
+  uint32_t flags = 0;
 };
 
 class MessageQueue {

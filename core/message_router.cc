@@ -124,7 +124,7 @@ void MessageRouter::ServePortReaders(ServerPort& port) {
         bool had_room = channel.HasRoom();
         Message m = channel.queue().PopFront();
         out_.Data(std::move(read),
-                  EncodeRecord(LPC_REC_MESSAGE, id, m.id, m.sender, 0,
+                  EncodeRecord(LPC_REC_MESSAGE, id, m.id, m.sender, m.flags,
                                {m.data.data(), m.data.size()}));
         conn.replies().Remember(m.id);
         MadeRoom(conn, Direction::kToServer, had_room);

@@ -89,12 +89,19 @@ Bytes EncodeConnectInfo(const Caller& caller) {
   info.cap_permitted = caller.cap_permitted;
   size_t n = std::min<size_t>(caller.groups.size(), LPC_MAX_GROUPS);
   info.ngroups = static_cast<uint32_t>(n);
-  Bytes out(sizeof info + n * sizeof(uint32_t));
+  lpc_connect_process process{};
+  process.start_time = caller.sender.start_time;
+  process.pid = caller.sender.pid;
+  const size_t groups_bytes = n * sizeof(uint32_t);
+  Bytes out(sizeof info + groups_bytes + sizeof process);
   std::memcpy(out.data(), &info, sizeof info);
   if (n) {
-    std::memcpy(out.data() + sizeof info, caller.groups.data(),
-                n * sizeof(uint32_t));
+    std::memcpy(out.data() + sizeof info, caller.groups.data(), groups_bytes);
   }
+  // After groups[], so that version 1 parsers, which honour ngroups, still
+  // read what they know (lpc.7 "Reading records").
+  std::memcpy(out.data() + sizeof info + groups_bytes, &process,
+              sizeof process);
   return out;
 }
 

@@ -7,6 +7,13 @@
 
 namespace lpc {
 
+std::string ServerAttributeText(const Sender& server) {
+  return "uid=" + std::to_string(server.uid) +
+         " gid=" + std::to_string(server.gid) +
+         " pid=" + std::to_string(server.pid) +
+         " start_time=" + std::to_string(server.start_time);
+}
+
 void RecordQueue::RemoveMessagesOf(ConnId conn) {
   std::erase_if(entries_, [conn](const RecordEntry& e) {
     return e.type == LPC_REC_MESSAGE && e.conn == conn;

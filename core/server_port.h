@@ -8,8 +8,10 @@
 #include <deque>
 #include <map>
 #include <set>
+#include <string>
 #include <utility>
 
+#include "caller.h"
 #include "ids.h"
 #include "quota.h"
 #include "requests.h"
@@ -59,6 +61,12 @@ class ServerPort {
   // Its creator's kPorts charge, given back when the port is destroyed.
   void HoldCharge(QuotaCharge charge) { charge_ = std::move(charge); }
 
+  // Who serves it: the process that created it, with its fsuid and fsgid
+  // then (lpc.7 "WHO SERVES A NAME"). The server handle may since have
+  // been passed on; this stays the creator.
+  const Sender& server() const { return server_; }
+  void set_server(const Sender& server) { server_ = server; }
+
   bool auto_accept() const { return auto_accept_; }
   void set_auto_accept(bool on) { auto_accept_ = on; }
 
@@ -82,6 +90,7 @@ class ServerPort {
   PortId id_;
   NodeId node_;
   HandleId server_handle_;
+  Sender server_;
   bool auto_accept_ = false;
   RecordQueue records_;
   WaitQueue<ReadRequest> readers_;
@@ -89,5 +98,10 @@ class ServerPort {
   std::set<ConnId> requests_;
   QuotaCharge charge_;
 };
+
+// The value of the LPC_SERVER_XATTR attribute of a port served by
+// `server`: "uid=U gid=G pid=P start_time=T", one line without a newline,
+// so that a shell can split it on spaces.
+std::string ServerAttributeText(const Sender& server);
 
 }  // namespace lpc

@@ -29,13 +29,14 @@ std::string ConnHead(uint64_t id) {
 }
 
 std::string ConnTail(const ConnectionRow& c) {
-  char buf[224];
+  char buf[256];
   std::snprintf(buf, sizeof buf,
-                " state=%s client_pid=%u client_uid=%u to_server=%zu/%zu "
-                "to_client=%zu/%zu bound=%d\n",
-                c.state, c.client_pid, c.client_uid, c.to_server_messages,
-                c.to_server_bytes, c.to_client_messages, c.to_client_bytes,
-                c.bound ? 1 : 0);
+                " state=%s client_pid=%u client_uid=%u client_caps=0x%llx "
+                "to_server=%zu/%zu to_client=%zu/%zu bound=%d\n",
+                c.state, c.client_pid, c.client_uid,
+                static_cast<unsigned long long>(c.client_caps),
+                c.to_server_messages, c.to_server_bytes, c.to_client_messages,
+                c.to_client_bytes, c.bound ? 1 : 0);
   return buf;
 }
 
@@ -183,6 +184,7 @@ StatsSnapshot RenderStats(Tables& tables, Namespace& names,
                                    : "closed";
       c.client_pid = conn->client().sender.pid;
       c.client_uid = conn->client().sender.uid;
+      c.client_caps = conn->client().cap_effective;
       const MessageQueue& up = conn->channel(Direction::kToServer).queue();
       const MessageQueue& down = conn->channel(Direction::kToClient).queue();
       c.to_server_messages = up.count();

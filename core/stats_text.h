@@ -22,6 +22,7 @@ struct ConnectionRow {
   const char* state = "open";  // pending, open or closed
   uint32_t client_pid = 0;
   uint32_t client_uid = 0;
+  uint64_t client_caps = 0;  // effective capabilities at connect
   size_t to_server_messages = 0, to_server_bytes = 0;
   size_t to_client_messages = 0, to_client_bytes = 0;
   bool bound = false;

@@ -7,6 +7,7 @@
 
 #include <utility>
 
+#include "capabilities.h"
 #include "lpc.h"
 #include "proc_status.h"
 
@@ -40,8 +41,40 @@ size_t ProcessIdCache::size() {
   return map_.size();
 }
 
-uint32_t ProcessIdCache::PidOf(uint32_t tid) {
-  if (tid == 0) return 0;
+namespace {
+
+// Groups as a connect record reports them: at most LPC_MAX_GROUPS, so that
+// a writer's groups compare with the connect's like for like.
+void SetGroups(ThreadIdentity* identity, std::vector<uint32_t> groups) {
+  identity->groups_truncated = groups.size() > LPC_MAX_GROUPS;
+  if (identity->groups_truncated) groups.resize(LPC_MAX_GROUPS);
+  identity->groups =
+      std::make_shared<const std::vector<uint32_t>>(std::move(groups));
+}
+
+// Pin the thread first, then read /proc: if it is still alive afterwards,
+// what was read was about this very thread. Returns the pidfd (or -1) with
+// *identity filled in; a pidfd is returned only when *identity is valid.
+int ReadThreadIdentity(uint32_t tid, ThreadIdentity* identity) {
+  int pidfd = OpenThreadPidfd(tid);
+  auto status = ReadProcStatus(tid);
+  if (status) {
+    identity->pid = status->tgid;
+    SetGroups(identity, std::move(status->groups));
+    identity->start_time = ReadProcStartTime(status->tgid).value_or(0);
+  }
+  if (pidfd < 0) return -1;
+  if (!status || !ThreadAlive(pidfd)) {
+    ::close(pidfd);
+    return -1;
+  }
+  return pidfd;
+}
+
+}  // namespace
+
+ThreadIdentity ProcessIdCache::Lookup(uint32_t tid, Groups groups) {
+  if (tid == 0) return {};
   {
     std::lock_guard lock(mu_);
     auto it = map_.find(tid);
@@ -52,50 +85,59 @@ uint32_t ProcessIdCache::PidOf(uint32_t tid) {
       // takes far longer than kRecheck (100 ms). Within it the entry needs no
       // syscall to be trusted.
       auto now = std::chrono::steady_clock::now();
-      if (now - e.checked < recheck_) return e.pid;
+      if (groups == Groups::kCached && now - e.checked < recheck_) {
+        return e.identity;
+      }
       if (ThreadAlive(e.pidfd)) {
-        e.checked = now;
-        return e.pid;
+        // Alive: same thread, same process. Its groups may have changed.
+        // (Read under mu_: the daemon's loop is single-threaded, so the
+        // lock is never contended for long.)
+        auto status = ReadProcStatus(tid);
+        if (status && ThreadAlive(e.pidfd)) {
+          SetGroups(&e.identity, std::move(status->groups));
+          e.checked = now;
+          return e.identity;
+        }
       }
       ::close(e.pidfd);
       map_.erase(it);
     }
   }
-  // Pin the thread first, then read /proc: if it is still alive afterwards,
-  // what we read was about this very thread.
-  int pidfd = OpenThreadPidfd(tid);
-  auto status = ReadProcStatus(tid);
-  uint32_t pid = status ? status->tgid : 0;
-  if (pidfd < 0) return pid;
-  if (!status || !ThreadAlive(pidfd)) {
-    ::close(pidfd);
-    return pid;
-  }
+  ThreadIdentity identity;
+  int pidfd = ReadThreadIdentity(tid, &identity);
+  if (pidfd < 0) return identity;
   std::lock_guard lock(mu_);
   if (map_.size() >= kMaxEntries) ClearLocked();
-  auto [it, inserted] =
-      map_.emplace(tid, Entry{pid, pidfd, std::chrono::steady_clock::now()});
+  auto [it, inserted] = map_.emplace(
+      tid, Entry{identity, pidfd, std::chrono::steady_clock::now()});
   if (!inserted) ::close(pidfd);  // another thread cached it meanwhile
-  return pid;
+  return identity;
 }
 
-Sender Identities::SenderOf(const fuse_ctx& ctx) {
-  return {pids_.PidOf(static_cast<uint32_t>(ctx.pid)), ctx.uid, ctx.gid};
+Writer Identities::WriterOf(const fuse_ctx& ctx) {
+  ThreadIdentity t = pids_.Lookup(static_cast<uint32_t>(ctx.pid));
+  return Writer(Sender{t.pid, ctx.uid, ctx.gid, t.start_time},
+                std::move(t.groups));
 }
 
 Caller Identities::CallerOf(const fuse_ctx& ctx) {
   Caller c;
   c.sender.uid = ctx.uid;
   c.sender.gid = ctx.gid;
-  if (auto status = ReadProcStatus(static_cast<uint32_t>(ctx.pid))) {
-    c.sender.pid = status->tgid;
-    c.groups = std::move(status->groups);
-    c.cap_effective = status->cap_effective;
-    c.cap_permitted = status->cap_permitted;
-  }
-  if (c.groups.size() > LPC_MAX_GROUPS) {
-    c.groups.resize(LPC_MAX_GROUPS);
-    c.groups_truncated = true;
+  const uint32_t tid = static_cast<uint32_t>(ctx.pid);
+  // The groups read now; the process and its start time from the cache,
+  // which also keeps these groups for the thread's messages to compare
+  // with. A connect costs one /proc read, as it did before start times.
+  ThreadIdentity t = pids_.Lookup(tid, ProcessIdCache::Groups::kCurrent);
+  if (t.pid == 0) return c;
+  c.sender.pid = t.pid;
+  c.sender.start_time = t.start_time;
+  if (t.groups) c.groups = *t.groups;
+  c.groups_truncated = t.groups_truncated;
+  // Capabilities belong to the thread, as its groups do.
+  if (auto caps = ReadCapabilities(tid)) {
+    c.cap_effective = caps->effective;
+    c.cap_permitted = caps->permitted;
   }
   return c;
 }

@@ -7,18 +7,34 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "caller.h"
 
 namespace lpc {
 
-// Maps thread ids (what FUSE reports as the caller's pid) to process ids.
-// An entry holds a pidfd of the thread, so a thread id that was reused by a
-// new thread after the first one exited is noticed and looked up afresh.
-// Thread-safe. Without pidfd support (Linux < 6.9 for threads) entries are
-// never cached and every lookup reads /proc.
+// What the per-message path needs of a writing thread: its process (pid
+// and start time, which together name it even after the pid is reused) and
+// its supplementary groups.
+struct ThreadIdentity {
+  uint32_t pid = 0;  // 0 if unknown
+  uint64_t start_time = 0;
+  // At most LPC_MAX_GROUPS; null if unknown.
+  std::shared_ptr<const std::vector<uint32_t>> groups;
+  bool groups_truncated = false;  // the thread had more
+};
+
+// Maps thread ids (what FUSE reports as the caller's pid) to their
+// ThreadIdentity. An entry holds a pidfd of the thread, so a thread id that
+// was reused by a new thread after the first one exited is noticed and
+// looked up afresh. While its thread lives, its pid and start time cannot
+// change; its groups can (setgroups(2)), so they are read again from
+// /proc/<tid>/status whenever an entry is rechecked: a thread's groups are
+// at most `recheck` old. Thread-safe. Without pidfd support (Linux < 6.9
+// for threads) entries are never cached and every lookup reads /proc.
 class ProcessIdCache {
  public:
   // recheck: how long an entry is trusted without asking its pidfd.
@@ -28,8 +44,16 @@ class ProcessIdCache {
   ProcessIdCache(const ProcessIdCache&) = delete;
   ProcessIdCache& operator=(const ProcessIdCache&) = delete;
 
-  // The process of thread `tid`; 0 if unknown (tid 0, or the thread gone).
-  uint32_t PidOf(uint32_t tid);
+  // How old the groups of a lookup may be.
+  enum class Groups {
+    kCached,   // up to `recheck`: no system call within the window
+    kCurrent,  // read now (one /proc/<tid>/status read), and cached
+  };
+  // The identity of thread `tid`; pid 0 if unknown (tid 0, or the thread
+  // gone).
+  ThreadIdentity Lookup(uint32_t tid, Groups groups = Groups::kCached);
+  // The process of thread `tid`; 0 if unknown.
+  uint32_t PidOf(uint32_t tid) { return Lookup(tid).pid; }
   size_t size();
 
   static constexpr size_t kMaxEntries = 256;  // each holds a descriptor
@@ -37,7 +61,7 @@ class ProcessIdCache {
 
  private:
   struct Entry {
-    uint32_t pid;
+    ThreadIdentity identity;
     int pidfd;
     std::chrono::steady_clock::time_point checked;
   };
@@ -49,10 +73,13 @@ class ProcessIdCache {
 
 class Identities {
  public:
-  // Who wrote one message: fsuid, fsgid and the thread's process.
-  Sender SenderOf(const fuse_ctx& ctx);
-  // The whole identity, read once at connect or create (groups and
-  // capabilities from /proc/<tid>/status).
+  // Who wrote one message: fsuid, fsgid, the thread's process and groups,
+  // from the cache (no system call for most messages).
+  Writer WriterOf(const fuse_ctx& ctx);
+  Sender SenderOf(const fuse_ctx& ctx) { return WriterOf(ctx).sender; }
+  // The whole identity, read once at connect or create: groups from
+  // /proc/<tid>/status, the start time from /proc/<pid>/stat, the
+  // capabilities through libcap (capget(2)).
   Caller CallerOf(const fuse_ctx& ctx);
 
  private:

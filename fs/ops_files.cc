@@ -69,10 +69,9 @@ void Write(fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t,
   HandleId handle(fi->fh);
   bool nonblock = !MayWait(fi->flags);
   GuardedDeferred(req, [&](Daemon& d, Token token) {
-    Sender sender = d.identities().SenderOf(*fuse_req_ctx(req));
     d.broker().Write(token, handle,
                      {reinterpret_cast<const std::byte*>(buf), size}, nonblock,
-                     sender);
+                     d.identities().WriterOf(*fuse_req_ctx(req)));
   });
 }
 

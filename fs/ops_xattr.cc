@@ -1,8 +1,11 @@
 // Extended attributes: the POSIX ACLs of ports and folders, which the
 // kernel reads and writes as the xattrs system.posix_acl_access and
-// system.posix_acl_default (lpc.7 "ACCESS CONTROL", fs/README.md "ACLs").
-// The kernel decides who may set them and enforces them; these handlers
-// only store them.
+// system.posix_acl_default (lpc.7 "ACCESS CONTROL", fs/README.md "ACLs"),
+// and the read-only user.lpc.server of a port (lpc.7 "WHO SERVES A
+// NAME"). The kernel decides who may set them and enforces them; these
+// handlers only store them. The kernel lets only those who may read a port
+// get its user.* attributes, and only those who may write it try to set
+// them.
 #include <sys/xattr.h>
 
 #include <cstring>
@@ -11,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lpc.h"
 #include "operations.h"
 
 namespace lpc::ops {
@@ -18,6 +22,7 @@ namespace {
 
 constexpr std::string_view kAccessAclName = "system.posix_acl_access";
 constexpr std::string_view kDefaultAclName = "system.posix_acl_default";
+constexpr std::string_view kServerName = LPC_SERVER_XATTR;
 
 Broker& BrokerOf(fuse_req_t req) { return Daemon::Of(req).broker(); }
 
@@ -53,6 +58,11 @@ void ReplyValue(fuse_req_t req, size_t size, const void* data, size_t length) {
 
 void GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   Guarded(req, [&] {
+    if (name == kServerName) {
+      auto text = BrokerOf(req).ServerAttribute(NodeId(ino));
+      if (!text) return ReplyError(req, text.error());
+      return ReplyValue(req, size, text->data(), text->size());
+    }
     std::optional<AclKind> kind = AclKindOf(name);
     if (!kind) return ReplyErrno(req, ENODATA);
     auto value = BrokerOf(req).GetAcl(NodeId(ino), *kind);
@@ -64,6 +74,8 @@ void GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
 void SetXattr(fuse_req_t req, fuse_ino_t ino, const char* name,
               const char* value, size_t size, int) {
   Guarded(req, [&] {
+    // The daemon's own account of the port: nobody may change it.
+    if (name == kServerName) return ReplyErrno(req, EPERM);
     std::optional<AclKind> kind = AclKindOf(name);
     // No other attributes are kept: a port holds no data.
     if (!kind) return ReplyErrno(req, EOPNOTSUPP);
@@ -80,6 +92,7 @@ void SetXattr(fuse_req_t req, fuse_ino_t ino, const char* name,
 
 void RemoveXattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   Guarded(req, [&] {
+    if (name == kServerName) return ReplyErrno(req, EPERM);
     std::optional<AclKind> kind = AclKindOf(name);
     if (!kind) return ReplyErrno(req, ENODATA);
     Daemon& d = Daemon::Of(req);
@@ -96,6 +109,10 @@ void ListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
     std::string names;
     for (AclKind kind : kinds.value()) {
       names += NameOf(kind);
+      names.push_back('\0');
+    }
+    if (BrokerOf(req).ServerAttribute(NodeId(ino))) {
+      names += kServerName;
       names.push_back('\0');
     }
     ReplyValue(req, size, names.data(), names.size());

@@ -3,10 +3,29 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <sstream>
 
 namespace lpc {
+namespace {
+
+// The whole text of a /proc file; empty if it cannot be opened.
+std::string ReadProcFile(const std::string& path) {
+  std::string text;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return text;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return text;
+}
+
+}  // namespace
 
 std::optional<ProcessStatus> ParseProcStatus(const std::string& text) {
   ProcessStatus st;
@@ -25,10 +44,6 @@ std::optional<ProcessStatus> ParseProcStatus(const std::string& text) {
       std::istringstream gs(value);
       unsigned long g;
       while (gs >> g) st.groups.push_back(static_cast<uint32_t>(g));
-    } else if (key == "CapEff") {
-      st.cap_effective = std::strtoull(value.c_str(), nullptr, 16);
-    } else if (key == "CapPrm") {
-      st.cap_permitted = std::strtoull(value.c_str(), nullptr, 16);
     }
   }
   if (!have_tgid) return std::nullopt;
@@ -37,18 +52,30 @@ std::optional<ProcessStatus> ParseProcStatus(const std::string& text) {
 
 std::optional<ProcessStatus> ReadProcStatus(uint32_t tid) {
   if (tid == 0) return std::nullopt;
-  std::string path = "/proc/" + std::to_string(tid) + "/status";
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::string text;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    text.append(buf, static_cast<size_t>(n));
+  return ParseProcStatus(
+      ReadProcFile("/proc/" + std::to_string(tid) + "/status"));
+}
+
+std::optional<uint64_t> ParseProcStartTime(const std::string& text) {
+  auto paren = text.rfind(')');
+  if (paren == std::string::npos) return std::nullopt;
+  // After the command name come field 3 (state), 4, ... 22 (starttime).
+  std::istringstream fields(text.substr(paren + 1));
+  std::string field;
+  for (int n = 3; n <= 22; ++n) {
+    if (!(fields >> field)) return std::nullopt;
   }
-  ::close(fd);
-  return ParseProcStatus(text);
+  errno = 0;
+  char* end = nullptr;
+  unsigned long long ticks = std::strtoull(field.c_str(), &end, 10);
+  if (errno || end == field.c_str() || *end != '\0') return std::nullopt;
+  return ticks;
+}
+
+std::optional<uint64_t> ReadProcStartTime(uint32_t pid) {
+  if (pid == 0) return std::nullopt;
+  return ParseProcStartTime(
+      ReadProcFile("/proc/" + std::to_string(pid) + "/stat"));
 }
 
 }  // namespace lpc

@@ -1461,12 +1461,23 @@ class Session {
       }
       case LPC_REC_MESSAGE: {
         ConnModel& c = RecordConn(h, port, "MESSAGE");
-        CHECK(h.flags == 0, "MESSAGE with flags");
         ChannelModel& ch = c.channel[0];
         CHECK(ch.offset == 0, "MESSAGE record of a half-read message");
         CHECK(ch.unread(), "MESSAGE record nobody wrote (conn %llu)",
               static_cast<unsigned long long>(h.conn_id));
         const ExpectedMessage& m = ch.messages[ch.next];
+        // lpc.7 "CREDENTIALS": the writer against the client at connect
+        // (the fuzzer's writers have no start time and no known groups).
+        const Sender& at_connect = c.caller.sender;
+        uint32_t changes = 0;
+        if (m.sender.uid != at_connect.uid || m.sender.gid != at_connect.gid) {
+          changes |= LPC_MESSAGE_IDENTITY_CHANGED;
+        }
+        if (m.sender.pid != at_connect.pid) {
+          changes |= LPC_MESSAGE_PROCESS_CHANGED;
+        }
+        CHECK(h.flags == changes, "MESSAGE flags %#x, expected %#x", h.flags,
+              changes);
         CHECK(h.msg_id == ch.next + 1, "MESSAGE msg_id %llu, expected %zu",
               static_cast<unsigned long long>(h.msg_id), ch.next + 1);
         CHECK(h.length == m.data.size() &&

@@ -130,13 +130,19 @@ void CheckEncoders(const lpc_record& h, std::span<const std::byte> payload) {
   }
   Bytes info = EncodeConnectInfo(caller);
   size_t kept = n < LPC_MAX_GROUPS ? n : LPC_MAX_GROUPS;
-  CHECK(info.size() == sizeof(lpc_connect_info) + kept * sizeof(uint32_t));
+  CHECK(info.size() == sizeof(lpc_connect_info) + kept * sizeof(uint32_t) +
+                           sizeof(lpc_connect_process));
   lpc_connect_info ci;
   std::memcpy(&ci, info.data(), sizeof ci);
   CHECK(ci.ngroups == kept && ci.reserved == 0);
   CHECK(ci.cap_effective == h.conn_id && ci.cap_permitted == h.msg_id);
   CHECK(kept == 0 || std::memcmp(info.data() + sizeof ci, caller.groups.data(),
                                  kept * sizeof(uint32_t)) == 0);
+  lpc_connect_process process;
+  std::memcpy(&process, info.data() + sizeof ci + kept * sizeof(uint32_t),
+              sizeof process);
+  CHECK(process.pid == sender.pid && process.start_time == sender.start_time &&
+        process.reserved == 0);
 }
 
 // What the broker does with a decoded command must follow from the

@@ -22,6 +22,9 @@
  *       mode 0600, owned by the port's owner: plain bytes in both directions.
  *       Opening it binds the connection to it (see LPC_REC_MESSAGE).
  *   /lpc/.stats              read-only text: ports, connections, queue depths.
+ *
+ * A port's read-only extended attribute LPC_SERVER_XATTR names the process
+ * that serves it.
  */
 #ifndef LPC_H
 #define LPC_H
@@ -33,7 +36,9 @@ extern "C" {
 #endif
 
 /* Version of the record protocol described here. */
-#define LPC_PROTOCOL_VERSION 1
+/* 2: struct lpc_connect_process follows groups[] in the CONNECT payload;
+ * MESSAGE records carry LPC_MESSAGE_* flags. */
+#define LPC_PROTOCOL_VERSION 2
 
 /* Largest payload of one short message: a larger write() fails EMSGSIZE. */
 #define LPC_MAX_MESSAGE 256
@@ -70,7 +75,7 @@ struct lpc_record {
   uint32_t pid;      /* sender's process id (not thread id); 0 if unknown */
   uint32_t uid;      /* sender's filesystem uid at the time of the call */
   uint32_t gid;      /* sender's filesystem gid at the time of the call */
-  uint32_t flags;    /* per type: LPC_CONNECT_*, LPC_DISCONNECT_*, ... */
+  uint32_t flags;    /* per type: LPC_CONNECT_*, LPC_MESSAGE_*, ... */
   int32_t status;    /* LPC_REC_REJECT: errno the client's open() fails with */
   uint32_t reserved; /* zero */
 };
@@ -101,8 +106,28 @@ struct lpc_connect_info {
   uint64_t cap_permitted; /* CapPrm of the client process */
   uint32_t ngroups;       /* number of entries in groups[] */
   uint32_t reserved;      /* zero */
-  /* followed by uint32_t groups[ngroups]: supplementary group ids */
+  /* followed by uint32_t groups[ngroups]: supplementary group ids, then
+   * by struct lpc_connect_process (protocol version 2) */
 };
+
+/* After groups[] in the CONNECT payload: the connecting process, so that the
+ * server can hold it without a race on a reused pid (lpc.7 "CREDENTIALS"):
+ * pidfd_open(pid), then compare start_time with field 22 of /proc/PID/stat.
+ * Both are 0 when the daemon could not see the process. */
+struct lpc_connect_process {
+  uint64_t start_time; /* field 22 of /proc/PID/stat: clock ticks since boot */
+  uint32_t pid;        /* the same process id as the record's pid */
+  uint32_t reserved;   /* zero */
+};
+
+/* flags of LPC_REC_MESSAGE: how the writer differs from the connection's
+ * client at connect (ALPC's security-context change; lpc.7 "CREDENTIALS"). */
+#define LPC_MESSAGE_IDENTITY_CHANGED 0x1 /* fsuid, fsgid or groups differ */
+#define LPC_MESSAGE_PROCESS_CHANGED 0x2  /* another process (pid, start) */
+
+/* The read-only extended attribute of a port that tells who serves it:
+ * text "uid=U gid=G pid=P start_time=T" (lpc.7 "WHO SERVES A NAME"). */
+#define LPC_SERVER_XATTR "user.lpc.server"
 
 /* flags of LPC_REC_DISCONNECT as read: why the connection ended. Written
  * LPC_REC_DISCONNECT records carry flags 0. */
@@ -124,10 +149,14 @@ struct lpc_connect_info {
 static_assert(sizeof(struct lpc_record) == 48, "lpc_record is 48 bytes");
 static_assert(sizeof(struct lpc_connect_info) == 24,
               "lpc_connect_info is 24 bytes");
+static_assert(sizeof(struct lpc_connect_process) == 16,
+              "lpc_connect_process is 16 bytes");
 #else
 _Static_assert(sizeof(struct lpc_record) == 48, "lpc_record is 48 bytes");
 _Static_assert(sizeof(struct lpc_connect_info) == 24,
                "lpc_connect_info is 24 bytes");
+_Static_assert(sizeof(struct lpc_connect_process) == 16,
+               "lpc_connect_process is 16 bytes");
 #endif
 
 #endif /* LPC_H */

@@ -4,12 +4,16 @@
 #include <fcntl.h>
 #include <lpc.h>
 #include <poll.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <optional>
@@ -42,7 +46,56 @@ struct CallOptions {
   ReplyRule rule = ReplyRule::kMessage;
   // The MESSAGE arguments; nullopt: read messages from stdin.
   std::optional<std::vector<std::string>> messages;
+  // --server-user: send nothing unless this user serves the port.
+  std::optional<uid_t> server_user;
+  std::string server_user_text;  // as given, for messages
 };
+
+// A user name or a numeric uid. Empty if it names nobody.
+std::optional<uid_t> ParseUser(const std::string& text) {
+  if (passwd* pw = getpwnam(text.c_str())) return pw->pw_uid;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long uid = std::strtoul(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno || text[0] == '-' ||
+      uid >= static_cast<unsigned long>(static_cast<uid_t>(-1))) {
+    return std::nullopt;
+  }
+  return static_cast<uid_t>(uid);
+}
+
+// The serving process's uid in the value of LPC_SERVER_XATTR ("uid=U gid=G
+// pid=P start_time=T", lpc.7 "WHO SERVES A NAME").
+std::optional<uid_t> ServerUidOf(const std::string& value) {
+  if (value.rfind("uid=", 0) != 0) return std::nullopt;
+  char* end = nullptr;
+  unsigned long uid = std::strtoul(value.c_str() + 4, &end, 10);
+  if (end == value.c_str() + 4 || (*end != ' ' && *end != '\0')) {
+    return std::nullopt;
+  }
+  return static_cast<uid_t>(uid);
+}
+
+// Who serves a port: its owner (stat) and the uid of the process serving
+// it (LPC_SERVER_XATTR). fd >= 0: of that open port, else of the path.
+// Returns 0 or errno.
+int WhoServes(const std::string& path, int fd, uid_t* owner,
+              std::optional<uid_t>* process) {
+  struct stat st;
+  if ((fd >= 0 ? fstat(fd, &st) : stat(path.c_str(), &st)) != 0) return errno;
+  *owner = st.st_uid;
+  char value[128];
+  ssize_t n = fd >= 0 ? fgetxattr(fd, LPC_SERVER_XATTR, value, sizeof value - 1)
+                      : getxattr(path.c_str(), LPC_SERVER_XATTR, value,
+                                 sizeof value - 1);
+  if (n < 0) {
+    if (errno != ENODATA) return errno;
+    process->reset();  // nobody serves it any more
+    return 0;
+  }
+  *process = ServerUidOf(std::string(value, static_cast<size_t>(n)));
+  return 0;
+}
 
 volatile sig_atomic_t g_alarm_fired = 0;
 void OnAlarm(int) { g_alarm_fired = 1; }
@@ -124,6 +177,9 @@ class Call {
 
  private:
   void Connect();
+  // --server-user: exits 5 unless that user owns the port and runs the
+  // process serving it. fd >= 0: the open connection, else the path.
+  void CheckServer(int fd) const;
   int RunLockstep();
   int RunUntilEof();
 
@@ -193,6 +249,20 @@ void Call::Connect() {
   // Non-blocking, and poll() decides when to read and write, so --timeout
   // also bounds a write waiting for room in a full queue.
   fcntl(fd_, F_SETFL, O_NONBLOCK);
+}
+
+void Call::CheckServer(int fd) const {
+  uid_t owner = 0;
+  std::optional<uid_t> process;
+  int err = WhoServes(options_.port_path, fd, &owner, &process);
+  if (err != 0) DieErrno(kExitFailure, "check " + options_.port_path, err);
+  uid_t want = *options_.server_user;
+  if (owner == want && process == want) return;
+  std::string who = "owned by uid " + std::to_string(owner) + ", ";
+  who += process ? "served by uid " + std::to_string(*process)
+                 : std::string("served by no process");
+  Die(kExitWrongServer, options_.port_path + ": " + who + ", not by " +
+                            options_.server_user_text + "; nothing sent");
 }
 
 int Call::Send(const std::string& message, const Deadline& deadline) {
@@ -341,7 +411,12 @@ int Call::RunUntilEof() {
 }
 
 int Call::Run() {
+  // Checked on the name first, so that a squatter does not even see a
+  // connect, then on the open port, which is the one messages go to even if
+  // the name was replaced in between (lpc.7 "WHO SERVES A NAME").
+  if (options_.server_user) CheckServer(-1);
   Connect();
+  if (options_.server_user) CheckServer(fd_);
   if (options_.rule == ReplyRule::kEof) return RunUntilEof();
   return RunLockstep();
 }
@@ -366,6 +441,12 @@ int RunCall(std::vector<std::string> args) {
       if (!options.timeout) {
         reader.Fail("invalid timeout '" + options.timeout_text +
                     "' (seconds, like 2 or 0.5)");
+      }
+    } else if (*option == "-u" || *option == "--server-user") {
+      options.server_user_text = reader.Value();
+      options.server_user = ParseUser(options.server_user_text);
+      if (!options.server_user) {
+        reader.Fail("unknown user '" + options.server_user_text + "'");
       }
     } else if (*option == "-l" || *option == "--lines") {
       reader.NoValue();

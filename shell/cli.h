@@ -17,6 +17,7 @@ enum ExitCode : int {
   kExitUsage = 2,         // bad command line or bad input
   kExitTimeout = 3,       // `lpc call --timeout` expired
   kExitServerClosed = 4,  // `lpc call`: the server closed the connection early
+  kExitWrongServer = 5,   // `lpc call --server-user`: served by someone else
 };
 
 // Reads the options of one subcommand. Options come first; the first

@@ -36,6 +36,7 @@ Exit status:
   2  usage error (bad option or argument)
   3  lpc call: --timeout expired
   4  lpc call: the server closed the connection before every reply arrived
+  5  lpc call --server-user: the port is not served by that user
 
 lpc --version prints the version.
 )TXT";
@@ -96,11 +97,13 @@ Exit status:
 )TXT";
 
 constexpr std::string_view kCallUsage =
-    "usage: lpc call [--mount DIR] [--timeout SEC] [--lines | --eof] PORT "
+    "usage: lpc call [--mount DIR] [--timeout SEC] [--server-user USER] "
+    "[--lines | --eof] PORT "
     "[MESSAGE...]";
 
 constexpr std::string_view kCallHelp =
-    R"TXT(usage: lpc call [--mount DIR] [--timeout SEC] [--lines | --eof] PORT [MESSAGE...]
+    R"TXT(usage: lpc call [--mount DIR] [--timeout SEC] [--server-user USER]
+                [--lines | --eof] PORT [MESSAGE...]
 
 Connects to PORT and sends each MESSAGE argument as one message. Without
 MESSAGE arguments it sends each line of standard input, without its
@@ -130,6 +133,11 @@ Options:
                      when nothing has been sent or received for SEC seconds.
                      Without it lpc call waits as long as it takes (the
                      daemon's connect_timeout still limits connecting).
+  -u, --server-user USER
+                     send nothing unless USER (a name or a uid) both owns
+                     PORT and runs the process serving it (the port's
+                     user.lpc.server attribute, see lpc(7)); checked on the
+                     name before connecting and on the connection after.
   -h, --help         show this help
 
 Exit status:
@@ -140,6 +148,8 @@ Exit status:
   3  --timeout expired (what arrived before is printed)
   4  the server closed the connection before every reply arrived (what
      arrived is printed)
+  5  --server-user: PORT is owned or served by another user (nothing was
+     sent; the message on standard error says by whom)
 )TXT";
 
 constexpr std::string_view kLsUsage = "usage: lpc ls [--mount DIR]";
@@ -173,8 +183,10 @@ Shows one port:
   mode: 0NNN
 followed by the port's line and its connections' lines from MOUNT/.stats,
 exactly as the daemon writes them ("port PATH owner=... connections=N ..."
-and "conn ID port=PATH state=... client_pid=P ..."; see lpc(7)). The mount
-is the file system PORT is on.
+and "conn ID port=PATH state=... client_pid=P ..."; see lpc(7)), each conn
+line followed by "  client capabilities: CAPS", the client's effective
+capabilities at connect as cap_to_text(3) names them. The mount is the file
+system PORT is on.
 
 Options:
   -m, --mount DIR    the lpcfs mount (default $LPC_MOUNT, else /lpc); PORT is

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "capability_names.h"
 #include "cli.h"
 #include "commands.h"
 #include "help.h"
@@ -165,6 +166,15 @@ int RunStat(std::vector<std::string> args) {
   for (const ConnLine& conn : stats.conns) {
     if (conn.port != from_root) continue;
     std::printf("%s\n", VisibleLine(conn).c_str());
+    // The client's effective capabilities at connect, named as
+    // cap_to_text(3) does ("=" for none).
+    if (auto caps = conn.fields.find("client_caps");
+        caps != conn.fields.end()) {
+      std::printf(
+          "  client capabilities: %s\n",
+          CapabilityNames(std::strtoull(caps->second.c_str(), nullptr, 16))
+              .c_str());
+    }
     if (auto uid = conn.fields.find("client_uid"); uid != conn.fields.end()) {
       users.insert(static_cast<uint32_t>(
           std::strtoul(uid->second.c_str(), nullptr, 10)));

@@ -269,9 +269,17 @@ class Server {
                   sizeof gid);
       groups += (i ? "," : "") + std::to_string(gid);
     }
-    std::printf("connect conn=%llu pid=%u uid=%u gid=%u groups=%s\n",
-                static_cast<unsigned long long>(record.conn_id), record.pid,
-                record.uid, record.gid, groups.c_str());
+    // Protocol version 2: the process (pid and start time) follows groups[].
+    lpc_connect_process process{};
+    size_t process_at = sizeof info + size_t{info.ngroups} * sizeof(uint32_t);
+    if (payload.size() >= process_at + sizeof process) {
+      std::memcpy(&process, payload.data() + process_at, sizeof process);
+    }
+    std::printf(
+        "connect conn=%llu pid=%u uid=%u gid=%u groups=%s start_time=%llu\n",
+        static_cast<unsigned long long>(record.conn_id), record.pid, record.uid,
+        record.gid, groups.c_str(),
+        static_cast<unsigned long long>(process.start_time));
     ++connections_;
     if (record.flags & LPC_CONNECT_ACCEPTED) return;  // auto-accept port
     // ENOTCONN: the client gave up (signal, connect_timeout) meanwhile.

@@ -13,13 +13,13 @@ start_server kv "$cpp_server" "$LPC_MNT"
 run_client "${py_client[@]}" "$LPC_MNT/kv" "set lang python" "get lang" \
   "get nope"
 expect_client "Python client, C++ server" 0 $'OK\npython\nERR no such key' ""
-expect_log_line "^connect conn=[0-9]+ pid=$client_pid uid=$(id -u) gid=$(id -g) groups=$my_groups\$"
+expect_log_line "^connect conn=[0-9]+ pid=$client_pid uid=$(id -u) gid=$(id -g) groups=$my_groups start_time=[1-9][0-9]*\$"
 stop_server INT
 
 start_server upper "${py_server[@]}" "$LPC_MNT"
 run_client "$cpp_client" "$LPC_MNT/upper" hello "Mixed Case 42"
 expect_client "C++ client, Python server" 0 $'HELLO\nMIXED CASE 42' ""
-expect_log_line "^connect conn=[0-9]+ pid=$client_pid uid=$(id -u) gid=$(id -g) groups=$my_groups mode=rw\$"
+expect_log_line "^connect conn=[0-9]+ pid=$client_pid uid=$(id -u) gid=$(id -g) groups=$my_groups mode=rw start_time=[1-9][0-9]*\$"
 run_client "$cpp_client" "$LPC_MNT/upper" < <(printf 'one\ntwo\n')
 expect_client "C++ client from stdin, Python server" 0 $'ONE\nTWO' ""
 

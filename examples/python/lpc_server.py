@@ -35,9 +35,13 @@ RECORD = struct.Struct("<IIQQIIIIiI")
 assert RECORD.size == 48
 
 # struct lpc_connect_info (payload of LPC_REC_CONNECT): cap_effective,
-# cap_permitted, ngroups, reserved; followed by uint32 groups[ngroups].
+# cap_permitted, ngroups, reserved; followed by uint32 groups[ngroups], then
+# (protocol version 2) by struct lpc_connect_process: start_time (field 22
+# of /proc/PID/stat), pid, reserved.
 CONNECT_INFO = struct.Struct("<QQII")
 assert CONNECT_INFO.size == 24
+CONNECT_PROCESS = struct.Struct("<QII")
+assert CONNECT_PROCESS.size == 16
 
 # enum lpc_record_type
 REC_CONNECT = 1
@@ -51,6 +55,13 @@ CONNECT_READ = 0x1
 CONNECT_WRITE = 0x2
 CONNECT_ACCEPTED = 0x4
 CONNECT_GROUPS_TRUNCATED = 0x8
+
+# flags of a MESSAGE record: how its writer differs from the client at
+# connect.
+MESSAGE_CHANGES = {
+    0x1: "identity changed",
+    0x2: "process changed",
+}
 
 DISCONNECT_REASONS = {
     0x1: "client closed",
@@ -75,10 +86,14 @@ def write_record(fd, rec_type, conn_id, msg_id=0, status=0, payload=b""):
 def describe_client(conn_id, pid, uid, gid, flags, payload):
     _, _, ngroups, _ = CONNECT_INFO.unpack_from(payload)
     groups = struct.unpack_from("<%dI" % ngroups, payload, CONNECT_INFO.size)
+    start_time, process_pid, _ = CONNECT_PROCESS.unpack_from(
+        payload, CONNECT_INFO.size + 4 * ngroups)
+    assert process_pid == pid, "the process is the record's"
     mode = ("r" if flags & CONNECT_READ else "") + \
            ("w" if flags & CONNECT_WRITE else "")
-    text = "connect conn=%d pid=%d uid=%d gid=%d groups=%s mode=%s" % (
-        conn_id, pid, uid, gid, ",".join(str(g) for g in groups), mode)
+    text = "connect conn=%d pid=%d uid=%d gid=%d groups=%s mode=%s " \
+        "start_time=%d" % (conn_id, pid, uid, gid,
+                           ",".join(str(g) for g in groups), mode, start_time)
     if flags & CONNECT_GROUPS_TRUNCATED:
         text += " (groups truncated)"
     return text
@@ -96,7 +111,7 @@ class Server:
         if rec_type == REC_CONNECT:
             self.on_connect(conn_id, pid, uid, gid, flags, payload)
         elif rec_type == REC_MESSAGE:
-            self.on_message(conn_id, msg_id, payload)
+            self.on_message(conn_id, msg_id, flags, payload)
         elif rec_type == REC_DISCONNECT:
             reasons = [text for bit, text in DISCONNECT_REASONS.items()
                        if flags & bit]
@@ -120,10 +135,13 @@ class Server:
             # ENOTCONN: the client gave up (signal, timeout) meanwhile.
             log("answer to conn=%d failed: %s" % (conn_id, e.strerror))
 
-    def on_message(self, conn_id, msg_id, payload):
+    def on_message(self, conn_id, msg_id, flags, payload):
         reply = payload.upper()[:MAX_MESSAGE]
-        log("message conn=%d msg=%d %r -> %r" % (conn_id, msg_id, payload,
-                                                 reply))
+        changes = [name for bit, name in MESSAGE_CHANGES.items()
+                   if flags & bit]
+        log("message conn=%d msg=%d %r -> %r%s" % (
+            conn_id, msg_id, payload, reply,
+            " (%s)" % ", ".join(changes) if changes else ""))
         try:
             write_record(self.fd, REC_REPLY, conn_id, msg_id, payload=reply)
         except OSError as e:

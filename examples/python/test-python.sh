@@ -15,7 +15,7 @@ start_server upper "${server[@]}" "$LPC_MNT"
 expect_log_line "^listening on $port\$"
 run_client "${client[@]}" "$port" hello "lpc world"
 expect_client "two messages" 0 $'HELLO\nLPC WORLD' ""
-expect_log_line "^connect conn=[0-9]+ pid=$client_pid uid=$uid gid=$gid groups=$my_groups mode=rw\$"
+expect_log_line "^connect conn=[0-9]+ pid=$client_pid uid=$uid gid=$gid groups=$my_groups mode=rw start_time=[1-9][0-9]*\$"
 conn=$(sed -nE "s/^connect conn=([0-9]+) pid=$client_pid .*/\1/p" \
   "$work/server.log")
 expect_log_line "^accepted conn=$conn\$"

@@ -102,10 +102,13 @@ usage_error "serve: bad mode" \
   "lpc: serve: invalid mode '999' (octal, like 0660)" \
   "$LPC" serve --mode 999 port -- cat
 usage_error "stat without PORT" "lpc: stat: missing PORT" "$LPC" stat
+usage_error "call: unknown server user" \
+  "lpc: call: unknown user 'no-such-user-x'" \
+  "$LPC" call --server-user no-such-user-x port
 usage_error "ls with an operand" "lpc: ls: unexpected argument 'x'" "$LPC" ls x
 run "$LPC" call --frob port
 check_eq "usage errors print the usage line and a hint" \
-  "usage: lpc call [--mount DIR] [--timeout SEC] [--lines | --eof] PORT [MESSAGE...]
+  "usage: lpc call [--mount DIR] [--timeout SEC] [--server-user USER] [--lines | --eof] PORT [MESSAGE...]
 Try 'lpc call --help'." "$(tail -n 2 <<<"$err")"
 
 if [ "$failures" -ne 0 ]; then

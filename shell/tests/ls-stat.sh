@@ -49,6 +49,13 @@ conn_lines=$(tail -n +6 <<<"$out")
 check_eq "stat: two conn lines" 2 "$(grep -c '^conn [0-9]* port=/echo ' <<<"$conn_lines")"
 check_match "stat: the conn lines name this shell as client" \
   "client_pid=$$ " "$conn_lines"
+capeff=$(awk '/^CapEff:/ {print $2}' /proc/$$/status | sed 's/^0*//')
+check_eq "stat: .stats gives this shell's CapEff as client_caps" 2 \
+  "$(grep -c " client_caps=0x${capeff:-0} " <<<"$conn_lines")"
+# root's effective set: all (=e), less what this test's environment took
+# away, each named as cap_to_text(3) does.
+check_eq "stat: names them with cap_to_text" 2 \
+  "$(grep -E -c '^  client capabilities: =e( cap_[a-z_]+-e)*$' <<<"$conn_lines")"
 check_line "stat: the owner's and client's quota usage (root, who made svc)" \
   '^user 0 ports=2 connections=2 served=2 pending=0 bytes=0 folders=1$' \
   "$out"

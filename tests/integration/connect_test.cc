@@ -101,8 +101,9 @@ TEST_F(ConnectTest, ConnectPayloadCarriesGroupsAndCapabilities) {
   uint64_t cap_eff = CapEffOf(child);
   EXPECT_EQ(uint32_t{LPC_CONNECT_READ}, c.h.flags);
   ConnectInfo ci = DecodeConnectInfo(c.payload);
-  ASSERT_TRUE(ci.ok) << "CONNECT payload of " << c.payload.size()
-                     << " bytes is not lpc_connect_info + groups";
+  ASSERT_TRUE(ci.ok)
+      << "CONNECT payload of " << c.payload.size()
+      << " bytes is not lpc_connect_info + groups + lpc_connect_process";
   EXPECT_EQ(0u, ci.info.reserved);
   EXPECT_EQ(cap_eff, ci.info.cap_effective);
   EXPECT_NE(0u, ci.info.cap_permitted);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -16,6 +17,21 @@ namespace lpctest {
 namespace {
 
 class StatsTest : public MountTest {};
+
+// This process's effective capabilities as .stats writes a client's
+// (client_caps=0x...): its children that connect have the same.
+std::string OwnCaps() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("CapEff:", 0) == 0) {
+      std::ostringstream hex;
+      hex << "0x" << std::hex << std::stoull(line.substr(7), nullptr, 16);
+      return hex.str();
+    }
+  }
+  return "?";
+}
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> out;
@@ -76,9 +92,9 @@ TEST_F(StatsTest, ShowsPortsAndTheirConnections) {
       "port /dir/inner owner=0 group=0 mode=0600 auto_accept=1 pending=0 "
       "connections=0 records=0",
       LineStarting(text, "port /dir/inner "));
-  EXPECT_EQ("conn " + ida +
-                " port=/svc state=open client_pid=" + std::to_string(a) +
-                " client_uid=0 to_server=2/11 to_client=1/3 bound=0",
+  EXPECT_EQ("conn " + ida + " port=/svc state=open client_pid=" +
+                std::to_string(a) + " client_uid=0 client_caps=" + OwnCaps() +
+                " to_server=2/11 to_client=1/3 bound=0",
             LineStarting(text, "conn " + ida + " "));
   uint64_t idb = 0;
   for (const std::string& line : Lines(text)) {
@@ -86,9 +102,8 @@ TEST_F(StatsTest, ShowsPortsAndTheirConnections) {
     idb = std::stoull(line.substr(5));
     EXPECT_TRUE(std::regex_match(
         line, std::regex("conn [0-9]+ port=/svc state=pending client_pid=" +
-                         std::to_string(b) +
-                         " client_uid=0 to_server=0/0 to_client=0/0 "
-                         "bound=0")))
+                         std::to_string(b) + " client_uid=0 client_caps=" +
+                         OwnCaps() + " to_server=0/0 to_client=0/0 bound=0")))
         << line;
   }
   EXPECT_NE(0u, idb) << "no pending connection in\n" << text;
@@ -99,7 +114,8 @@ TEST_F(StatsTest, ShowsPortsAndTheirConnections) {
       "auto_accept=[01] pending=[0-9]+ connections=[0-9]+ records=[0-9]+");
   std::regex conn_re(
       "conn [0-9]+ port=(/[^ ]*|\\(unlinked\\)) state=(pending|open|closed) "
-      "client_pid=[0-9]+ client_uid=[0-9]+ to_server=[0-9]+/[0-9]+ "
+      "client_pid=[0-9]+ client_uid=[0-9]+ client_caps=0x[0-9a-f]+ "
+      "to_server=[0-9]+/[0-9]+ "
       "to_client=[0-9]+/[0-9]+ bound=[01]");
   std::regex user_re(
       "user [0-9]+ ports=[0-9]+ connections=[0-9]+ served=[0-9]+ "
@@ -115,9 +131,9 @@ TEST_F(StatsTest, ShowsPortsAndTheirConnections) {
   Opened conn = Open(P(std::string(LPC_CONN_DIR) + "/" + ida), O_RDWR);
   ASSERT_OK(conn.err);
   text = StatsText();
-  EXPECT_EQ("conn " + ida +
-                " port=/svc state=open client_pid=" + std::to_string(a) +
-                " client_uid=0 to_server=2/11 to_client=1/3 bound=1",
+  EXPECT_EQ("conn " + ida + " port=/svc state=open client_pid=" +
+                std::to_string(a) + " client_uid=0 client_caps=" + OwnCaps() +
+                " to_server=2/11 to_client=1/3 bound=1",
             LineStarting(text, "conn " + ida + " "));
 
   // An unlinked port is shown as such.

@@ -108,13 +108,15 @@ ConnectInfo DecodeConnectInfo(const std::string& payload) {
   ConnectInfo ci;
   if (payload.size() < sizeof(lpc_connect_info)) return ci;
   std::memcpy(&ci.info, payload.data(), sizeof ci.info);
-  size_t want = sizeof ci.info + size_t{ci.info.ngroups} * sizeof(uint32_t);
-  if (payload.size() != want) return ci;
+  size_t groups_end =
+      sizeof ci.info + size_t{ci.info.ngroups} * sizeof(uint32_t);
+  if (payload.size() != groups_end + sizeof ci.process) return ci;
   ci.groups.resize(ci.info.ngroups);
   if (ci.info.ngroups) {
     std::memcpy(ci.groups.data(), payload.data() + sizeof ci.info,
                 ci.groups.size() * sizeof(uint32_t));
   }
+  std::memcpy(&ci.process, payload.data() + groups_end, sizeof ci.process);
   ci.ok = true;
   return ci;
 }

@@ -116,11 +116,12 @@ inline int SetPortOptions(int fd, uint32_t flags) {
 }
 
 // The payload of a CONNECT record, decoded. ok is false if its size does not
-// match lpc_connect_info + ngroups * 4.
+// match lpc_connect_info + ngroups * 4 + lpc_connect_process (protocol 2).
 struct ConnectInfo {
   bool ok = false;
   lpc_connect_info info{};
   std::vector<uint32_t> groups;
+  lpc_connect_process process{};
 };
 ConnectInfo DecodeConnectInfo(const std::string& payload);
 

@@ -112,10 +112,10 @@ class BrokerTest : public ::testing::Test {
     return r;
   }
   Req Send(HandleId h, std::string_view text, bool nonblock = false,
-           Sender sender = {42, 1000, 1000}) {
+           const Writer& writer = Sender{42, 1000, 1000}) {
     Req r = d_.Issue(RequestKind::kWrite);
     Bytes b = BytesOf(text);
-    broker_.Write(r.token, h, SpanOf(b), nonblock, sender);
+    broker_.Write(r.token, h, SpanOf(b), nonblock, writer);
     return r;
   }
   // Writes a command record to a server handle.

@@ -56,6 +56,55 @@ TEST_F(BrokerTest, ConnectAcceptExchangeAndReply) {
             Error::kNoMessage);
 }
 
+// Each MESSAGE record says how its writer differs from the client at
+// connect (core/context_change.h decides; here: that the broker asks it
+// for the client's messages and puts the answer in the record).
+TEST_F(BrokerTest, MessageRecordsCarryContextChangeFlags) {
+  HandleId server = Create("svc");
+  Req open = Connect(O_RDWR, 42);
+  ParsedRecord c = NextRecord(server);
+  ExpectWritten(Command(server, LPC_REC_ACCEPT, ConnOf(c)));
+  HandleId client = OpenedHandle(open);
+
+  ExpectWritten(Send(client, "same", false, Sender{42, 1000, 1000}));
+  EXPECT_EQ(NextRecord(server).header.flags, 0u);
+  ExpectWritten(Send(client, "child", false, Sender{43, 1000, 1000}));
+  EXPECT_EQ(NextRecord(server).header.flags,
+            uint32_t{LPC_MESSAGE_PROCESS_CHANGED});
+  ExpectWritten(Send(client, "setuid", false, Sender{42, 0, 1000}));
+  EXPECT_EQ(NextRecord(server).header.flags,
+            uint32_t{LPC_MESSAGE_IDENTITY_CHANGED});
+  auto other_groups = std::make_shared<const std::vector<uint32_t>>(
+      std::vector<uint32_t>{1000});
+  ExpectWritten(Send(client, "groups", false,
+                     Writer(Sender{42, 1000, 1000}, other_groups)));
+  EXPECT_EQ(NextRecord(server).header.flags,
+            uint32_t{LPC_MESSAGE_IDENTITY_CHANGED});
+}
+
+// lpc.7 "WHO SERVES A NAME": the creator, for as long as the port has
+// its server handle; nothing for anything else.
+TEST_F(BrokerTest, ServerAttributeNamesTheCreatorWhileThePortLives) {
+  Caller creator = MakeCaller(77, 1001);
+  creator.sender.start_time = 123456;
+  auto created =
+      broker_.CreatePort(Namespace::kRootIno, "svc", 0666, 0, true, creator);
+  ASSERT_TRUE(created);
+  NodeId ino = created->attr.ino;
+  auto text = broker_.ServerAttribute(ino);
+  ASSERT_TRUE(text);
+  EXPECT_EQ(text.value(), "uid=1001 gid=1001 pid=77 start_time=123456");
+  EXPECT_EQ(broker_.ServerAttribute(Namespace::kRootIno).error(),
+            Error::kNoData);
+
+  // The kernel still knows the node (its lookup is not forgotten) after
+  // the server handle closes: it is no longer served.
+  broker_.Release(created->handle);
+  auto after = broker_.ServerAttribute(ino);
+  ASSERT_FALSE(after);
+  EXPECT_EQ(after.error(), Error::kNoData);
+}
+
 TEST_F(BrokerTest, PartialReadsNeverSpanMessages) {
   HandleId server = Create("svc");
   auto [client, conn] = AcceptedClient(server);

@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,15 +12,63 @@
 namespace lpc {
 namespace {
 
-TEST(ParseProcStatus, ReadsTgidGroupsAndCapabilities) {
+TEST(ParseProcStatus, ReadsTgidAndGroups) {
   auto st = ParseProcStatus(
       "Name:\tbash\nTgid:\t4242\nPid:\t4243\nGroups:\t4 24 27 \n"
       "CapPrm:\t000001ffffffffff\nCapEff:\t0000000000000400\n");
   ASSERT_TRUE(st);
   EXPECT_EQ(st->tgid, 4242u);
   EXPECT_EQ(st->groups, (std::vector<uint32_t>{4, 24, 27}));
-  EXPECT_EQ(st->cap_permitted, 0x1ffffffffffull);
-  EXPECT_EQ(st->cap_effective, 0x400ull);
+}
+
+// Fields 3 to 22 of proc(5)'s /proc/PID/stat, with starttime 7777.
+constexpr const char* kStatTail =
+    " S 1 4242 4242 0 -1 4194560 1234 0 0 0 5 3 0 0 20 0 1 0 7777 "
+    "8994816 1024 18446744073709551615 1 1 0 0 0 0 65536 3686404 1266761467 "
+    "0 0 0 17 1 0 0 0 0 0\n";
+
+TEST(ParseProcStartTime, ReadsField22) {
+  EXPECT_EQ(ParseProcStartTime(std::string("4242 (bash)") + kStatTail), 7777u);
+}
+
+TEST(ParseProcStartTime, CommandNameWithSpacesAndParentheses) {
+  // A process may name itself anything (prctl PR_SET_NAME): fields count
+  // from the last ')'.
+  EXPECT_EQ(
+      ParseProcStartTime(std::string("4242 (a b) 1 2 3 4 5)") + kStatTail),
+      7777u);
+  EXPECT_EQ(ParseProcStartTime(std::string("4242 ()) S (x)") + kStatTail),
+            7777u);
+  EXPECT_EQ(ParseProcStartTime(std::string("4242 ( )") + kStatTail), 7777u);
+}
+
+TEST(ParseProcStartTime, RejectsShortOrMalformedText) {
+  EXPECT_FALSE(ParseProcStartTime(""));
+  EXPECT_FALSE(ParseProcStartTime("4242 bash S 1 2"));
+  EXPECT_FALSE(ParseProcStartTime("4242 (bash) S 1 4242 4242 0 -1"));
+  EXPECT_FALSE(ParseProcStartTime(
+      "4242 (bash) S 1 4242 4242 0 -1 4194560 1234 0 0 0 5 3 0 0 20 0 1 0 "
+      "77x7 8994816\n"));
+}
+
+TEST(ReadProcStartTime, OwnProcessIsStableAndAChildDiffers) {
+  auto mine = ReadProcStartTime(static_cast<uint32_t>(getpid()));
+  ASSERT_TRUE(mine);
+  EXPECT_EQ(ReadProcStartTime(static_cast<uint32_t>(getpid())), mine);
+  EXPECT_FALSE(ReadProcStartTime(0));
+  // The start time of a process the system has just started is not earlier
+  // than ours.
+  pid_t child = fork();
+  if (child == 0) {
+    pause();
+    _exit(0);
+  }
+  ASSERT_GT(child, 0);
+  auto theirs = ReadProcStartTime(static_cast<uint32_t>(child));
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  ASSERT_TRUE(theirs);
+  EXPECT_GE(*theirs, *mine);
 }
 
 TEST(ParseProcStatus, EmptyGroupsLine) {
@@ -105,6 +155,53 @@ TEST(ProcessIdCache, ForkedChildIsItsOwnProcess) {
   EXPECT_EQ(cache.PidOf(static_cast<uint32_t>(child)), 0u);
   close(fds[0]);
   close(fds[1]);
+}
+
+TEST(ProcessIdCache, KnowsTheStartTimeAndGroupsOfAThread) {
+  ProcessIdCache cache;
+  ThreadIdentity t = cache.Lookup(static_cast<uint32_t>(gettid()));
+  EXPECT_EQ(t.pid, static_cast<uint32_t>(getpid()));
+  EXPECT_EQ(t.start_time, ReadProcStartTime(static_cast<uint32_t>(getpid())));
+  ASSERT_TRUE(t.groups);
+  EXPECT_EQ(*t.groups, ReadProcStatus(static_cast<uint32_t>(gettid()))->groups);
+}
+
+TEST(ProcessIdCache, CurrentGroupsAreReadWithinTheWindowToo) {
+  if (geteuid() != 0) GTEST_SKIP() << "setgroups(2) needs root";
+  ProcessIdCache cache(std::chrono::hours(1));
+  std::vector<uint32_t> cached, current, after;
+  std::thread t([&] {
+    uint32_t tid = static_cast<uint32_t>(gettid());
+    cache.Lookup(tid);
+    gid_t groups[] = {4545};
+    ASSERT_EQ(syscall(SYS_setgroups, 1, groups), 0);
+    cached = *cache.Lookup(tid).groups;
+    current = *cache.Lookup(tid, ProcessIdCache::Groups::kCurrent).groups;
+    // What a connect read is what later messages compare with.
+    after = *cache.Lookup(tid).groups;
+  });
+  t.join();
+  EXPECT_NE(cached, (std::vector<uint32_t>{4545})) << "within the window";
+  EXPECT_EQ(current, (std::vector<uint32_t>{4545}));
+  EXPECT_EQ(after, (std::vector<uint32_t>{4545}));
+}
+
+TEST(ProcessIdCache, ReadsTheGroupsAgainWhenItRechecks) {
+  if (geteuid() != 0) GTEST_SKIP() << "setgroups(2) needs root";
+  ProcessIdCache cache(std::chrono::milliseconds(0));
+  std::vector<uint32_t> before, after;
+  std::thread t([&] {
+    uint32_t tid = static_cast<uint32_t>(gettid());
+    before = *cache.Lookup(tid).groups;
+    // The raw system call changes this thread only (glibc's setgroups()
+    // would change every thread of the test).
+    gid_t groups[] = {4242, 4343};
+    ASSERT_EQ(syscall(SYS_setgroups, 2, groups), 0);
+    after = *cache.Lookup(tid).groups;
+  });
+  t.join();
+  EXPECT_NE(before, after);
+  EXPECT_EQ(after, (std::vector<uint32_t>{4242, 4343}));
 }
 
 }  // namespace

@@ -99,12 +99,15 @@ TEST(EncodeRecord, LayoutMatchesHeader) {
   EXPECT_EQ(std::memcmp(rec.data() + 48, "abc", 3), 0);
 }
 
-TEST(EncodeConnectInfo, CarriesGroupsAndCapabilities) {
+TEST(EncodeConnectInfo, CarriesGroupsCapabilitiesAndTheProcess) {
   Caller c;
   c.groups = {4, 27};
   c.cap_effective = 0x20;
+  c.sender.pid = 4242;
+  c.sender.start_time = 123456;
   Bytes info = EncodeConnectInfo(c);
-  ASSERT_EQ(info.size(), sizeof(lpc_connect_info) + 8);
+  ASSERT_EQ(info.size(),
+            sizeof(lpc_connect_info) + 8 + sizeof(lpc_connect_process));
   lpc_connect_info i;
   std::memcpy(&i, info.data(), sizeof i);
   EXPECT_EQ(i.ngroups, 2u);
@@ -113,6 +116,12 @@ TEST(EncodeConnectInfo, CarriesGroupsAndCapabilities) {
   std::memcpy(g, info.data() + sizeof i, sizeof g);
   EXPECT_EQ(g[0], 4u);
   EXPECT_EQ(g[1], 27u);
+  // Protocol version 2: the process follows groups[].
+  lpc_connect_process p;
+  std::memcpy(&p, info.data() + sizeof i + sizeof g, sizeof p);
+  EXPECT_EQ(p.pid, 4242u);
+  EXPECT_EQ(p.start_time, 123456u);
+  EXPECT_EQ(p.reserved, 0u);
 }
 
 }  // namespace

@@ -20,6 +20,7 @@ TEST(FormatStats, OneLinePerPortAndConnection) {
   c.state = "closed";
   c.client_pid = 42;
   c.client_uid = 1001;
+  c.client_caps = 0x2400;
   c.to_server_messages = 1;
   c.to_server_bytes = 5;
   c.to_client_messages = 2;
@@ -30,7 +31,7 @@ TEST(FormatStats, OneLinePerPortAndConnection) {
             "port /a b owner=1000 group=100 mode=02750 auto_accept=1 pending=1 "
             "connections=2 records=3\n"
             "conn 9 port=/a b state=closed client_pid=42 client_uid=1001 "
-            "to_server=1/5 to_client=2/7 bound=1\n");
+            "client_caps=0x2400 to_server=1/5 to_client=2/7 bound=1\n");
   PortRow plain;
   plain.path = "/p";
   plain.perm = 0666;
