@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "capabilities.h"
@@ -29,16 +31,61 @@ bool ThreadAlive(int pidfd) {
 
 }  // namespace
 
-ProcessIdCache::~ProcessIdCache() { ClearLocked(); }
+namespace {
 
-void ProcessIdCache::ClearLocked() {
-  for (auto& [tid, e] : map_) ::close(e.pidfd);
-  map_.clear();
+// A quarter of the descriptors the daemon may hold, so that pidfds never
+// crowd out the /proc reads and everything else.
+size_t CapacityWithin(size_t wanted) {
+  struct rlimit limit {};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 ||
+      limit.rlim_cur == RLIM_INFINITY) {
+    return wanted;
+  }
+  size_t allowed = static_cast<size_t>(limit.rlim_cur / 4);
+  return std::max<size_t>(1, std::min(wanted, allowed));
+}
+
+}  // namespace
+
+ProcessIdCache::ProcessIdCache(std::chrono::milliseconds recheck,
+                               size_t capacity)
+    : recheck_(recheck), capacity_(CapacityWithin(capacity)) {}
+
+ProcessIdCache::~ProcessIdCache() {
+  for (Entry& e : entries_) ::close(e.pidfd);
+}
+
+void ProcessIdCache::EraseLocked(size_t index) {
+  ::close(entries_[index].pidfd);
+  index_.erase(entries_[index].tid);
+  if (index + 1 != entries_.size()) {
+    entries_[index] = std::move(entries_.back());
+    index_[entries_[index].tid] = index;
+  }
+  entries_.pop_back();
+}
+
+void ProcessIdCache::InsertLocked(Entry entry) {
+  if (index_.count(entry.tid)) {  // another thread cached it meanwhile
+    ::close(entry.pidfd);
+    return;
+  }
+  if (entries_.size() >= capacity_) {
+    std::uniform_int_distribution<size_t> pick(0, entries_.size() - 1);
+    EraseLocked(pick(random_));
+  }
+  index_.emplace(entry.tid, entries_.size());
+  entries_.push_back(std::move(entry));
 }
 
 size_t ProcessIdCache::size() {
   std::lock_guard lock(mu_);
-  return map_.size();
+  return entries_.size();
+}
+
+uint64_t ProcessIdCache::misses() {
+  std::lock_guard lock(mu_);
+  return misses_;
 }
 
 namespace {
@@ -77,9 +124,9 @@ ThreadIdentity ProcessIdCache::Lookup(uint32_t tid, Groups groups) {
   if (tid == 0) return {};
   {
     std::lock_guard lock(mu_);
-    auto it = map_.find(tid);
-    if (it != map_.end()) {
-      Entry& e = it->second;
+    auto it = index_.find(tid);
+    if (it != index_.end()) {
+      Entry& e = entries_[it->second];
       // Linux hands out thread ids cyclically: a tid comes back only after
       // the whole id space (pid_max, at least 32768) has been used, which
       // takes far longer than kRecheck (100 ms). Within it the entry needs no
@@ -99,18 +146,15 @@ ThreadIdentity ProcessIdCache::Lookup(uint32_t tid, Groups groups) {
           return e.identity;
         }
       }
-      ::close(e.pidfd);
-      map_.erase(it);
+      EraseLocked(it->second);
     }
+    ++misses_;
   }
   ThreadIdentity identity;
   int pidfd = ReadThreadIdentity(tid, &identity);
   if (pidfd < 0) return identity;
   std::lock_guard lock(mu_);
-  if (map_.size() >= kMaxEntries) ClearLocked();
-  auto [it, inserted] = map_.emplace(
-      tid, Entry{identity, pidfd, std::chrono::steady_clock::now()});
-  if (!inserted) ::close(pidfd);  // another thread cached it meanwhile
+  InsertLocked(Entry{tid, identity, pidfd, std::chrono::steady_clock::now()});
   return identity;
 }
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <unordered_map>
 #include <vector>
 
@@ -35,11 +36,18 @@ struct ThreadIdentity {
 // /proc/<tid>/status whenever an entry is rechecked: a thread's groups are
 // at most `recheck` old. Thread-safe. Without pidfd support (Linux < 6.9
 // for threads) entries are never cached and every lookup reads /proc.
+//
+// When full, a new thread takes the place of an entry picked at random.
+// Writers come round in turn, so evicting the least recently used (or
+// clearing everything, as an earlier version did) would miss on every
+// lookup once there is one writer more than entries; a random victim keeps
+// most entries and the hit rate falls off gently with the excess.
 class ProcessIdCache {
  public:
-  // recheck: how long an entry is trusted without asking its pidfd.
-  explicit ProcessIdCache(std::chrono::milliseconds recheck = kRecheck)
-      : recheck_(recheck) {}
+  // recheck: how long an entry is trusted without asking its pidfd;
+  // capacity: at most this many entries (each holds a descriptor).
+  explicit ProcessIdCache(std::chrono::milliseconds recheck = kRecheck,
+                          size_t capacity = kMaxEntries);
   ~ProcessIdCache();
   ProcessIdCache(const ProcessIdCache&) = delete;
   ProcessIdCache& operator=(const ProcessIdCache&) = delete;
@@ -55,20 +63,34 @@ class ProcessIdCache {
   // The process of thread `tid`; 0 if unknown.
   uint32_t PidOf(uint32_t tid) { return Lookup(tid).pid; }
   size_t size();
+  // Lookups that found no entry and read the thread afresh.
+  uint64_t misses();
 
-  static constexpr size_t kMaxEntries = 256;  // each holds a descriptor
+  // The default capacity, lowered to a quarter of the descriptor limit
+  // (RLIMIT_NOFILE) where that is smaller.
+  static constexpr size_t kMaxEntries = 4096;
   static constexpr std::chrono::milliseconds kRecheck{100};
 
  private:
   struct Entry {
+    uint32_t tid;
     ThreadIdentity identity;
     int pidfd;
     std::chrono::steady_clock::time_point checked;
   };
-  void ClearLocked();
+  // Removes entries_[index] (closing its pidfd) by moving the last entry
+  // into its place.
+  void EraseLocked(size_t index);
+  void InsertLocked(Entry entry);
   std::chrono::milliseconds recheck_;
+  size_t capacity_;
   std::mutex mu_;  // a leaf lock: nothing else is taken while holding it
-  std::unordered_map<uint32_t, Entry> map_;
+  // The entries in no order, and where each thread's is: a vector so that
+  // a random victim is one index away.
+  std::vector<Entry> entries_;
+  std::unordered_map<uint32_t, size_t> index_;  // tid -> entries_ index
+  std::minstd_rand random_;  // fixed seed: the same lookups evict the same
+  uint64_t misses_ = 0;
 };
 
 class Identities {

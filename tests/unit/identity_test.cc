@@ -4,6 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "identity.h"
@@ -155,6 +157,51 @@ TEST(ProcessIdCache, ForkedChildIsItsOwnProcess) {
   EXPECT_EQ(cache.PidOf(static_cast<uint32_t>(child)), 0u);
   close(fds[0]);
   close(fds[1]);
+}
+
+TEST(ProcessIdCache, MoreWritersThanEntriesStillMostlyHit) {
+  // Writers come round in turn. With one more writer than entries, a
+  // cache that cleared itself when full (or evicted the least recently
+  // used) missed on every lookup: a pidfd_open and a /proc read each.
+  constexpr size_t kCapacity = 8;
+  constexpr size_t kThreads = kCapacity + 1;
+  constexpr int kRounds = 100;
+  ProcessIdCache cache(std::chrono::hours(1), kCapacity);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::vector<uint32_t> tids;
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      std::unique_lock lock(mu);
+      tids.push_back(static_cast<uint32_t>(gettid()));
+      cv.notify_all();
+      cv.wait(lock, [&] { return done; });
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return tids.size() == kThreads; });
+  }
+  const uint32_t self = static_cast<uint32_t>(getpid());
+  size_t wrong = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    for (uint32_t tid : tids) wrong += cache.PidOf(tid) != self;
+  }
+  EXPECT_EQ(0u, wrong) << "every lookup names the thread's process";
+  EXPECT_LE(cache.size(), kCapacity);
+  const uint64_t lookups = kRounds * kThreads;
+  // Random eviction misses about one lookup in four here; clearing or
+  // LRU would miss all of them.
+  EXPECT_LT(cache.misses(), lookups / 2)
+      << cache.misses() << " misses in " << lookups << " lookups";
+  {
+    std::lock_guard lock(mu);
+    done = true;
+  }
+  cv.notify_all();
+  for (std::thread& t : threads) t.join();
 }
 
 TEST(ProcessIdCache, KnowsTheStartTimeAndGroupsOfAThread) {
