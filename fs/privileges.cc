@@ -10,8 +10,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 #include <sstream>
+
+#include "capabilities.h"
 
 namespace lpc {
 
@@ -28,24 +29,6 @@ const fuse_opt kPrivilegeSpec[] = {
 
 std::string Failed(const char* what, int err) {
   return std::string(what) + ": " + std::strerror(err);
-}
-
-// libcap objects are freed with cap_free.
-struct CapFree {
-  void operator()(cap_t caps) const { cap_free(caps); }
-};
-using UniqueCaps = std::unique_ptr<std::remove_pointer_t<cap_t>, CapFree>;
-
-// The bits of `flag` in `caps` as a mask.
-uint64_t MaskOf(cap_t caps, cap_flag_t flag) {
-  uint64_t mask = 0;
-  for (cap_value_t c = 0; c < cap_max_bits() && c < 64; ++c) {
-    cap_flag_value_t v = CAP_CLEAR;
-    if (cap_get_flag(caps, c, flag, &v) == 0 && v == CAP_SET) {
-      mask |= uint64_t{1} << c;
-    }
-  }
-  return mask;
 }
 
 void DescribeMask(std::ostringstream& out, const char* name, uint64_t seen,
@@ -132,9 +115,9 @@ ThreadPrivileges ReadThreadPrivileges() {
     t.groups.resize(n > 0 ? static_cast<size_t>(n) : 0);
   }
   if (UniqueCaps caps{cap_get_proc()}) {
-    t.effective = MaskOf(caps.get(), CAP_EFFECTIVE);
-    t.permitted = MaskOf(caps.get(), CAP_PERMITTED);
-    t.inheritable = MaskOf(caps.get(), CAP_INHERITABLE);
+    t.effective = CapabilitySetMask(caps.get(), CAP_EFFECTIVE);
+    t.permitted = CapabilitySetMask(caps.get(), CAP_PERMITTED);
+    t.inheritable = CapabilitySetMask(caps.get(), CAP_INHERITABLE);
   } else {
     // Unreadable: report everything, so that the check refuses.
     t.effective = t.permitted = t.inheritable = ~uint64_t{0};
@@ -188,9 +171,7 @@ std::string DropPrivileges(const Account& account,
   const uint64_t keep_mask = CapabilityMask(keep);
   // Exec can never give back what is dropped here (a set-user-ID or
   // file-capability program).
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-    return Failed("prctl(PR_SET_NO_NEW_PRIVS)", errno);
-  }
+  if (std::string failed = SetNoNewPrivs(); !failed.empty()) return failed;
   // The bounding set first: dropping from it needs CAP_SETPCAP, which goes
   // with the uid switch below.
   for (cap_value_t c = 0; c < cap_max_bits(); ++c) {
