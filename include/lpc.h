@@ -4,7 +4,8 @@
  * This header is the ABI between the lpcfs daemon and its clients. It is
  * plain C (C99 and C++), uses fixed-width types only, and every structure is
  * laid out without implicit padding, so any language can read and write the
- * same bytes (Python: struct format "<IIQQIIIIiI" for struct lpc_record).
+ * same bytes (Python: struct format "<IIQQIIIIiI" for struct lpc_record,
+ * "<IIIIIiIIQQ" for struct lpc_transfer).
  * All integers are in the machine's native byte order (little-endian on
  * every platform lpcfs supports). man/lpc.7 describes the same contract in
  * words; change both together.
@@ -29,6 +30,8 @@
 #ifndef LPC_H
 #define LPC_H
 
+#include <linux/ioctl.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -85,6 +88,7 @@ enum lpc_record_type {
   LPC_REC_CONNECT = 1,    /* a client's open(); payload: lpc_connect_info */
   LPC_REC_MESSAGE = 2,    /* a client's write(); payload: the message */
   LPC_REC_DISCONNECT = 3, /* connection ended; flags: LPC_DISCONNECT_* */
+  LPC_REC_CANCEL = 4,     /* the call msg_id ended unanswered: LPC_CANCEL_* */
 
   /* Written to the server handle. LPC_REC_DISCONNECT (3) is also written. */
   LPC_REC_ACCEPT = 16,       /* accept conn_id: the client's open() succeeds */
@@ -124,6 +128,16 @@ struct lpc_connect_process {
  * client at connect (ALPC's security-context change; lpc.7 "CREDENTIALS"). */
 #define LPC_MESSAGE_IDENTITY_CHANGED 0x1 /* fsuid, fsgid or groups differ */
 #define LPC_MESSAGE_PROCESS_CHANGED 0x2  /* another process (pid, start) */
+/* The writer waits in LPC_IOC_CALL: a reply to this msg_id goes to it. */
+#define LPC_MESSAGE_CALL 0x4
+/* Received by LPC_IOC_TRANSFER: the rest of a message whose beginning a
+ * read() already took. */
+#define LPC_MESSAGE_CONTINUED 0x8
+
+/* flags of LPC_REC_CANCEL: why the caller stopped waiting. A reply to a
+ * cancelled call is accepted and dropped (counted in .stats). */
+#define LPC_CANCEL_INTERRUPTED 0x1 /* a signal interrupted the call */
+#define LPC_CANCEL_TIMED_OUT 0x2   /* the call's timeout_ms passed */
 
 /* The read-only extended attribute of a port that tells who serves it:
  * text "uid=U gid=G pid=P start_time=T" (lpc.7 "WHO SERVES A NAME"). */
@@ -138,6 +152,75 @@ struct lpc_connect_process {
 /* flags of LPC_REC_PORT_OPTIONS */
 #define LPC_PORT_AUTO_ACCEPT 0x1 /* accept every connection request at once */
 
+/*
+ * ioctls (lpc.7 "IOCTLS"). FUSE passes only restricted ioctls: the kernel
+ * copies in and out the buffer that the command's size field encodes, at
+ * most LPC_IOCTL_MAX bytes. So the size is the caller's choice, given with
+ * the command: ioctl(fd, LPC_IOC_CALL(sizeof buf), buf). Every buffer
+ * starts with struct lpc_transfer, followed by data[]: records, each a
+ * struct lpc_record and its payload, each starting at a multiple of 8
+ * bytes from data[0] (LPC_RECORD_SPACE). The same data[] carries the
+ * records sent in and, on return, the records received.
+ *
+ * An ioctl fails (returns -1) only when nothing took effect. Once a record
+ * was sent, the ioctl returns 0 and the counts say what happened: a signal
+ * or timeout while it then waits to receive ends it with received == 0.
+ */
+#define LPC_IOC_MAGIC 0xB6
+#define LPC_IOCTL_MAX 16383 /* largest buffer, each way (14-bit size) */
+
+/* Client port: send one LPC_REC_MESSAGE record and wait for its reply. On
+ * return data[] holds one LPC_REC_REPLY record: msg_id is the call's
+ * message id, pid/uid/gid name the server's writer. The reply's payload
+ * may be at most size - 96 bytes (a longer reply fails EMSGSIZE for the
+ * server, which may retry). Sending waits for room unless O_NONBLOCK.
+ * Errors: ENOTTY (not a client port), EBADF (opened without read and
+ * write), EINVAL (malformed), EMSGSIZE, EAGAIN, EPIPE (the server side
+ * ended), EINTR (a signal; the server, if it had read the message, gets
+ * LPC_REC_CANCEL), ETIMEDOUT (timeout_ms passed, likewise). */
+#define LPC_IOC_CALL(size) \
+  _IOC(_IOC_READ | _IOC_WRITE, LPC_IOC_MAGIC, 1, (size))
+
+/* Any message handle: send send_length bytes of records, then receive as
+ * many whole records as data[] holds (at most max_records). Records sent:
+ * the server handle takes what write() takes; .conn/ID takes LPC_REC_SEND,
+ * LPC_REC_REPLY and LPC_REC_DISCONNECT (conn_id 0 or its own); a client
+ * port takes LPC_REC_MESSAGE (ids 0). They take effect in order; sending
+ * never waits for room: a record that does not fit, or is bad, ends the
+ * batch (sent, send_error) and nothing is received. Received: the server
+ * handle yields the records read() yields; .conn/ID and the client port
+ * LPC_REC_MESSAGE records (on the client port msg_id is the message
+ * replied to, 0 for LPC_REC_SEND). Receiving waits for one record unless
+ * O_NONBLOCK or LPC_TRANSFER_NO_WAIT. Errors: ENOTTY, EBADF, EINVAL,
+ * EMSGSIZE (the first record to receive does not fit; it stays queued),
+ * EAGAIN, EPIPE, EINTR, ETIMEDOUT, and the errno of a first record that
+ * fails (write(2) of the server handle, lpc.7). */
+#define LPC_IOC_TRANSFER(size) \
+  _IOC(_IOC_READ | _IOC_WRITE, LPC_IOC_MAGIC, 2, (size))
+
+/* flags of struct lpc_transfer */
+#define LPC_TRANSFER_NO_RECEIVE 0x1 /* send only */
+#define LPC_TRANSFER_NO_WAIT 0x2    /* receive only what is queued now */
+
+struct lpc_transfer {
+  uint32_t flags;           /* in: LPC_TRANSFER_* */
+  uint32_t timeout_ms;      /* in: most ms to wait; 0: no limit */
+  uint32_t send_length;     /* in: bytes of records to send, from data[0] */
+  uint32_t max_records;     /* in: most records to receive; 0: no limit */
+  uint32_t sent;            /* out: records that took effect */
+  int32_t send_error;       /* out: errno of record number `sent`, or 0 */
+  uint32_t received;        /* out: records received into data[] */
+  uint32_t received_length; /* out: their bytes, padding included */
+  uint64_t first_msg_id;    /* out, client port: id of the first message
+                               sent; the others follow in order */
+  uint64_t reserved;        /* zero */
+  /* followed by data[] */
+};
+
+/* Bytes a record with `length` payload bytes takes in data[]. */
+#define LPC_RECORD_SPACE(length) \
+  ((sizeof(struct lpc_record) + (size_t)(length) + 7) & ~(size_t)7)
+
 /* Errno values a LPC_REC_REJECT may carry in status (0 means ECONNREFUSED):
  * ECONNREFUSED, EACCES, EPERM, EBUSY, EAGAIN. Anything else is EINVAL. */
 
@@ -151,12 +234,14 @@ static_assert(sizeof(struct lpc_connect_info) == 24,
               "lpc_connect_info is 24 bytes");
 static_assert(sizeof(struct lpc_connect_process) == 16,
               "lpc_connect_process is 16 bytes");
+static_assert(sizeof(struct lpc_transfer) == 48, "lpc_transfer is 48 bytes");
 #else
 _Static_assert(sizeof(struct lpc_record) == 48, "lpc_record is 48 bytes");
 _Static_assert(sizeof(struct lpc_connect_info) == 24,
                "lpc_connect_info is 24 bytes");
 _Static_assert(sizeof(struct lpc_connect_process) == 16,
                "lpc_connect_process is 16 bytes");
+_Static_assert(sizeof(struct lpc_transfer) == 48, "lpc_transfer is 48 bytes");
 #endif
 
 #endif /* LPC_H */
