@@ -13,196 +13,13 @@
 #include <cstring>
 #include <functional>
 
+#include "pair.h"
 #include "process.h"
+#include "records.h"
 #include "util.h"
 
 namespace lpcbench {
 namespace {
-
-// ---------------------------------------------------------------------------
-// Process choreography shared by every figure.
-
-struct Pipe {
-  Fd read_end, write_end;
-};
-
-Pipe MakePipe() {
-  int p[2];
-  Check(::pipe2(p, O_CLOEXEC), "pipe");
-  return {Fd(p[0]), Fd(p[1])};
-}
-
-// Pins the calling process to `cpu`, unless it is -1.
-void PinTo(int cpu) {
-  if (cpu < 0) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  Check(::sched_setaffinity(0, sizeof set, &set),
-        "pin to CPU " + std::to_string(cpu));
-}
-
-// Forks the server, waits for its ready token, forks the client, runs
-// `close_in_parent` (the parent's copies of the transport must go, or no
-// side ever sees EOF), and waits for both.
-void RunPair(const Config& cfg, const std::string& what,
-             const std::function<void(int ready_fd)>& server,
-             const std::function<void()>& client,
-             const std::function<void()>& close_in_parent) {
-  auto deadline = Clock::now() + cfg.timeout;
-  Pipe ready = MakePipe();
-  Fd &ready_r = ready.read_end, &ready_w = ready.write_end;
-
-  Child s = Spawn(what + " server", [&] {
-    ready_r.reset();
-    PinTo(cfg.server_cpu);
-    server(ready_w.get());
-  });
-  ready_w.reset();
-  try {
-    WaitToken(ready_r.get(), deadline, what + " server to start");
-  } catch (...) {
-    // Prefer the server's own failure over "pipe closed".
-    WaitAll({&s}, Clock::now() + std::chrono::seconds(1));
-    throw;
-  }
-  Child c = Spawn(what + " client", [&] {
-    PinTo(cfg.client_cpu);
-    client();
-  });
-  close_in_parent();
-  WaitAll({&c, &s}, deadline);
-}
-
-void WriteMessage(int fd, const char* buf, size_t n, const char* what) {
-  ssize_t w = ::write(fd, buf, n);
-  if (w < 0) ThrowErrno(what);
-  if (size_t(w) != n)
-    throw std::runtime_error(std::string(what) + ": short write");
-}
-
-// One read(); returns the byte count (0 = peer gone).
-size_t ReadMessage(int fd, char* buf, size_t cap, const char* what) {
-  ssize_t r = ::read(fd, buf, cap);
-  if (r < 0) ThrowErrno(what);
-  return size_t(r);
-}
-
-// Reads exactly n bytes from a byte stream (a pipe); false on EOF before
-// the first byte.
-bool ReadExact(int fd, char* buf, size_t n, const char* what) {
-  size_t got = 0;
-  while (got < n) {
-    ssize_t r = ::read(fd, buf + got, n - got);
-    if (r < 0) ThrowErrno(what);
-    if (r == 0) {
-      if (got == 0) return false;
-      throw std::runtime_error(std::string(what) + ": EOF inside a message");
-    }
-    got += size_t(r);
-  }
-  return true;
-}
-
-// The client's timed loop. `exchange(msg, n, reply, cap)` sends one
-// request and returns the size of the reply it read; the reply must echo
-// the request.
-template <class Exchange>
-void ClientLoop(const Config& cfg, SharedSamples& out, Exchange exchange) {
-  std::vector<char> msg(cfg.message_size, 'm');
-  std::vector<char> reply(LPC_MAX_MESSAGE + 1);
-  size_t total = cfg.warmup + cfg.iterations;
-  for (size_t i = 0; i < total; ++i) {
-    msg[0] = char(i);
-    uint64_t t0 = NowNs();
-    size_t got = exchange(msg.data(), msg.size(), reply.data(), reply.size());
-    uint64_t t1 = NowNs();
-    if (got != msg.size() || reply[0] != msg[0]) {
-      throw std::runtime_error("round trip " + std::to_string(i) +
-                               ": reply of " + std::to_string(got) +
-                               " bytes does not echo the request");
-    }
-    if (i >= cfg.warmup) out.data()[i - cfg.warmup] = t1 - t0;
-  }
-}
-
-// ---------------------------------------------------------------------------
-// lpcfs server handle records.
-
-std::string PortPath(const Config& cfg, const char* tag) {
-  return cfg.mount + "/lpc-bench-" + std::to_string(::getpid()) + "-" + tag;
-}
-
-const char* RecordName(uint32_t type) {
-  switch (type) {
-    case LPC_REC_CONNECT:
-      return "CONNECT";
-    case LPC_REC_MESSAGE:
-      return "MESSAGE";
-    case LPC_REC_DISCONNECT:
-      return "DISCONNECT";
-    default:
-      return "unknown";
-  }
-}
-
-// One record read from a server handle; payload points into the caller's
-// buffer.
-struct Record {
-  lpc_record header;
-  const char* payload;
-};
-
-Record ReadRecord(int handle, char (&buf)[LPC_RECORD_MAX]) {
-  ssize_t n = ::read(handle, buf, sizeof buf);
-  if (n < 0) ThrowErrno("read server handle");
-  if (size_t(n) < sizeof(lpc_record)) {
-    throw std::runtime_error("server handle read " + std::to_string(n) +
-                             " bytes, less than a record header");
-  }
-  Record r;
-  std::memcpy(&r.header, buf, sizeof r.header);
-  if (sizeof(lpc_record) + r.header.length != size_t(n)) {
-    throw std::runtime_error("record length " +
-                             std::to_string(r.header.length) +
-                             " does not match read size " + std::to_string(n));
-  }
-  r.payload = buf + sizeof(lpc_record);
-  return r;
-}
-
-void WriteRecord(int handle, uint32_t type, uint64_t conn_id,
-                 uint64_t msg_id = 0, const char* payload = nullptr,
-                 size_t length = 0) {
-  char buf[sizeof(lpc_record) + LPC_MAX_MESSAGE];
-  lpc_record h{};
-  h.type = type;
-  h.length = uint32_t(length);
-  h.conn_id = conn_id;
-  h.msg_id = msg_id;
-  std::memcpy(buf, &h, sizeof h);
-  if (length > 0) std::memcpy(buf + sizeof h, payload, length);
-  WriteMessage(handle, buf, sizeof h + length, "write server record");
-}
-
-// Accepts a CONNECT record unless the port auto-accepted it.
-void AcceptConnect(int handle, const Record& r) {
-  if ((r.header.flags & LPC_CONNECT_ACCEPTED) == 0) {
-    WriteRecord(handle, LPC_REC_ACCEPT, r.header.conn_id);
-  }
-}
-
-[[noreturn]] void Unexpected(const Record& r, const char* while_doing) {
-  throw std::runtime_error(std::string("unexpected ") +
-                           RecordName(r.header.type) + " record (type " +
-                           std::to_string(r.header.type) + ") " + while_doing);
-}
-
-Fd CreatePort(const std::string& path) {
-  Fd h(::open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600));
-  if (!h) ThrowErrno("create port " + path);
-  return h;
-}
 
 // ---------------------------------------------------------------------------
 // POSIX message queue, closed and unlinked in the parent once both children
@@ -499,13 +316,7 @@ ConnectSamples ConnectLpcfs(const Config& cfg, bool auto_accept) {
       cfg, auto_accept ? "lpcfs auto-accept connect" : "lpcfs connect",
       [&](int ready, int done) {
         Fd handle = CreatePort(path);
-        if (auto_accept) {
-          lpc_record h{};
-          h.type = LPC_REC_PORT_OPTIONS;
-          h.flags = LPC_PORT_AUTO_ACCEPT;
-          WriteMessage(handle.get(), reinterpret_cast<const char*>(&h),
-                       sizeof h, "set LPC_PORT_AUTO_ACCEPT");
-        }
+        if (auto_accept) SetAutoAccept(handle.get());
         SendToken(ready);
         char buf[LPC_RECORD_MAX];
         for (size_t ended = 0; ended < total;) {

@@ -3,9 +3,12 @@
 // times in nanoseconds.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -22,6 +25,12 @@ struct Config {
   std::string mount;                  // lpcfs mount directory
   int client_cpu = -1;                // pin the client process (-1: no)
   int server_cpu = -1;                // pin the server process (-1: no)
+  size_t clients = 256;               // concurrent client threads (conc256)
+  std::chrono::milliseconds load_duration{1000};  // conc256, per transport
+  size_t oneway_messages = 40000;   // one-way messages per transport
+  size_t batch = 32;                // messages per LPC_IOC_TRANSFER batch
+  size_t idle_connections = 10000;  // idle10k
+  pid_t daemon_pid = -1;            // the lpcfs process, if known
 };
 
 // Thrown when a transport is not available on this machine (e.g. no POSIX
@@ -65,5 +74,54 @@ ConnectSamples ConnectLpcfs(const Config& cfg, bool auto_accept);
 // Unix SOCK_SEQPACKET: client socket()+connect() -> server accept() ->
 // client close() -> server read() returns 0, close().
 ConnectSamples ConnectUnixSeqpacket(const Config& cfg);
+
+// ---------------------------------------------------------------------------
+// The ioctl fast path (issue 7; include/lpc.h, lpc.7 "IOCTLS").
+
+// Round trip with LPC_IOC_CALL: the client calls, the server answers with
+// LPC_IOC_TRANSFER on its server handle (the reply to the previous message
+// and the wait for the next in one ioctl: reply-and-receive).
+std::vector<uint64_t> RttLpcfsCall(const Config& cfg);
+
+// Events counted over a time.
+struct Throughput {
+  uint64_t events = 0;
+  uint64_t elapsed_ns = 0;
+};
+
+// One-way messages of message_size bytes, oneway_messages of them, from
+// the client's first send to the server's receiving the last.
+// Unix SOCK_SEQPACKET socketpair: one message per send() and recv().
+Throughput OnewayUnixSeqpacket(const Config& cfg);
+// lpcfs, one message per write() on the client port and per read() of a
+// record from the server handle.
+Throughput OnewayLpcfsPlain(const Config& cfg);
+// lpcfs, `batch` messages per LPC_IOC_TRANSFER (LPC_TRANSFER_NO_RECEIVE)
+// on the client port, polling for POLLOUT when the queue is full; the
+// server receives as many records per LPC_IOC_TRANSFER as fit 16 KiB.
+Throughput OnewayLpcfsBatch(const Config& cfg);
+
+// `clients` threads in one client process, each with a connection of its
+// own, call in a loop for load_duration: latency of every call and the
+// calls completed.
+struct LoadSamples {
+  std::vector<uint64_t> latencies;
+  Throughput throughput;
+};
+// Unix SOCK_SEQPACKET socketpairs, one epoll server thread echoing.
+LoadSamples LoadUnixSeqpacket(const Config& cfg);
+// LPC_IOC_CALL on an auto-accepting port; two server threads in
+// reply-and-receive LPC_IOC_TRANSFER on one server handle.
+LoadSamples LoadLpcfsCall(const Config& cfg);
+
+// The daemon's resident memory (VmRSS of cfg.daemon_pid) before and after
+// a client opened idle_connections connections to an auto-accepting port
+// whose server read their CONNECT records.
+struct IdleFootprint {
+  size_t connections = 0;
+  double rss_before_kib = 0;
+  double rss_after_kib = 0;
+};
+IdleFootprint IdleLpcfsConnections(const Config& cfg);
 
 }  // namespace lpcbench

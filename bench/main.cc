@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include <lpc.h>
+
 #include "figures.h"
 #include "mount.h"
 #include "process.h"
@@ -55,24 +57,55 @@ afresh for every measurement of every round.
                             the lpcfs this run starts to D (default: no
                             pinning)
   --only LIST               comma-separated subset of: uds, pipe, mq, lpcfs,
-                            lpcfs-bound, statfs, connect-uds, connect-lpcfs,
-                            connect-lpcfs-auto
+                            lpcfs-bound, rtt-call (adds uds), statfs,
+                            oneway-batch, conc256, connect-uds,
+                            connect-lpcfs, connect-lpcfs-auto, idle10k
+  --oneway-messages N       one-way messages per transport, over all
+                            rounds (default 200000)
+  --batch N                 messages per LPC_IOC_TRANSFER in oneway-batch,
+                            1..145 (default 32)
+  --clients N               client threads of conc256 (default 256)
+  --load-duration MS        conc256: milliseconds per transport and round
+                            (default 1000)
+  --idle-connections N      idle10k: connections to hold open (default
+                            10000)
   --timeout SECONDS         per measurement (default 120)
-  -- LPCFS_OPTIONS...       passed to the lpcfs it starts (e.g. -o backlog=8)
+  -- LPCFS_OPTIONS...       passed to the lpcfs it starts (e.g. -o backlog=8),
+                            after the quota options lpc-bench gives it so
+                            that idle10k and conc256 fit (README.md)
 
 The last lines are machine readable: RESULT <name> <value>.
 )";
 
 const std::vector<std::string> kAllGroups = {
     "uds",         "pipe",          "mq",
-    "lpcfs",       "lpcfs-bound",   "statfs",
-    "connect-uds", "connect-lpcfs", "connect-lpcfs-auto"};
+    "lpcfs",       "lpcfs-bound",   "rtt-call",
+    "statfs",      "oneway-batch",  "conc256",
+    "connect-uds", "connect-lpcfs", "connect-lpcfs-auto",
+    "idle10k"};
 
-const std::set<std::string> kValueOptions = {
-    "--mount",          "--lpcfs",  "--iterations",
-    "--warmup",         "--rounds", "--connect-iterations",
-    "--connect-warmup", "--size",   "--pin",
-    "--only",           "--timeout"};
+// Groups whose ratios need another group's figure: --only adds it.
+const std::map<std::string, std::string> kPeerGroup = {{"rtt-call", "uds"}};
+
+// The descriptor limit lpc-bench sets for itself and the daemon it starts.
+constexpr size_t kDescriptorLimit = 1 << 16;
+
+const std::set<std::string> kValueOptions = {"--mount",
+                                             "--lpcfs",
+                                             "--iterations",
+                                             "--warmup",
+                                             "--rounds",
+                                             "--connect-iterations",
+                                             "--connect-warmup",
+                                             "--size",
+                                             "--pin",
+                                             "--only",
+                                             "--timeout",
+                                             "--oneway-messages",
+                                             "--batch",
+                                             "--clients",
+                                             "--load-duration",
+                                             "--idle-connections"};
 
 struct Options {
   Config cfg;  // iterations and connect_iterations: totals over all rounds
@@ -162,6 +195,20 @@ Options ParseOptions(int argc, char** argv) {
       o.cfg.client_cpu = int(ParseCount(a, cpus[0], 0, 4095));
       o.cfg.server_cpu = int(ParseCount(a, cpus[1], 0, 4095));
       if (cpus.size() == 3) o.daemon_cpu = int(ParseCount(a, cpus[2], 0, 4095));
+    } else if (a == "--oneway-messages") {
+      o.cfg.oneway_messages = ParseCount(a, value, 1, kMax);
+    } else if (a == "--batch") {
+      // The most 64-byte records one ioctl buffer holds.
+      o.cfg.batch = ParseCount(
+          a, value, 1,
+          (LPC_IOCTL_MAX - sizeof(lpc_transfer)) / LPC_RECORD_SPACE(64));
+    } else if (a == "--clients") {
+      o.cfg.clients = ParseCount(a, value, 1, 4096);
+    } else if (a == "--load-duration") {
+      o.cfg.load_duration =
+          std::chrono::milliseconds(ParseCount(a, value, 1, 3'600'000));
+    } else if (a == "--idle-connections") {
+      o.cfg.idle_connections = ParseCount(a, value, 1, 1'000'000);
     } else if (a == "--only") {
       for (auto& g : Split(value, ',')) {
         if (std::find(kAllGroups.begin(), kAllGroups.end(), g) ==
@@ -182,7 +229,32 @@ Options ParseOptions(int argc, char** argv) {
     o.rounds = std::min(o.cfg.iterations, o.cfg.connect_iterations);
   }
   if (o.only.empty()) o.only.insert(kAllGroups.begin(), kAllGroups.end());
+  for (auto& [group, peer] : kPeerGroup) {
+    if (o.only.count(group)) o.only.insert(peer);
+  }
+  if (o.cfg.batch * LPC_RECORD_SPACE(o.cfg.message_size) +
+          sizeof(lpc_transfer) >
+      LPC_IOCTL_MAX) {
+    UsageError("--batch " + std::to_string(o.cfg.batch) + " of " +
+               std::to_string(o.cfg.message_size) +
+               "-byte messages does not fit one ioctl buffer");
+  }
   return o;
+}
+
+// The started daemon's arguments: limits that hold idle10k's and conc256's
+// connections (lpcfs.8: quota_connections, quota_served,
+// port_connections; the defaults are 1024, 16384 and 4096), then the
+// user's, which override them.
+std::vector<std::string> DaemonArgs(const Options& o) {
+  size_t n =
+      std::max<size_t>(16384, o.cfg.idle_connections + o.cfg.clients + 1024);
+  std::string limit = std::to_string(n);
+  std::vector<std::string> args = {"-o", "quota_connections=" + limit +
+                                             ",quota_served=" + limit +
+                                             ",port_connections=" + limit};
+  args.insert(args.end(), o.lpcfs_args.begin(), o.lpcfs_args.end());
+  return args;
 }
 
 // ---------------------------------------------------------------------------
@@ -213,35 +285,78 @@ Summary Summarize(std::vector<uint64_t> ns) {
   return s;
 }
 
+// What one run of a measurement yields for one figure: latency samples, a
+// count of events over a time, both, or one plain value.
+struct Outcome {
+  std::vector<uint64_t> latencies;  // nanoseconds
+  Throughput throughput;
+  std::optional<double> value;
+};
+
 struct Figure {
-  std::string name;               // RESULT prefix: <name>_p50_us, <name>_p99_us
-  std::string label;              // table row
-  std::string baseline;           // figure the ratios compare with ("" = none)
-  std::string ratio_name;         // RESULT name of the p50 ratio ("" = none)
-  std::vector<uint64_t> samples;  // nanoseconds, pooled over rounds
+  std::string name;        // RESULT prefix: <name>_p50_us, <name>_p99_us
+  std::string label;       // table row
+  std::string baseline;    // figure the ratios compare with ("" = none)
+  std::string ratio_name;  // RESULT name of the p50 ratio ("" = none)
+  // Rate figures: RESULT name and unit of events per second, and of the
+  // rate divided by the baseline's rate.
+  std::string rate_name, rate_unit, rate_ratio_name;
+  std::string spread_name;  // RESULT name of this figure's p99/p50
+  // Value figures: RESULT name and unit.
+  std::string value_name, value_unit;
+
+  // Pooled over rounds.
+  std::vector<uint64_t> samples;  // nanoseconds
+  Throughput throughput;
+  std::vector<double> values;
+
   std::optional<Summary> summary;
-  std::string problem;  // why there is no summary
+  std::optional<double> rate;   // events per second
+  std::optional<double> value;  // the median of the rounds' values
+  std::string problem;          // why there is no figure
+
+  void Add(Outcome o) {
+    samples.insert(samples.end(), o.latencies.begin(), o.latencies.end());
+    throughput.events += o.throughput.events;
+    throughput.elapsed_ns += o.throughput.elapsed_ns;
+    if (o.value) values.push_back(*o.value);
+  }
+  void Finish() {
+    if (!problem.empty()) return;
+    if (!samples.empty()) summary = Summarize(std::move(samples));
+    if (throughput.elapsed_ns > 0) {
+      rate = double(throughput.events) * 1e9 / double(throughput.elapsed_ns);
+    }
+    if (!values.empty()) {
+      std::sort(values.begin(), values.end());
+      value = values[values.size() / 2];
+    }
+  }
 };
 
 // One measurement: a group name for --only, the figures it fills, and the
-// function that returns one sample vector per figure.
+// function that returns one outcome per figure.
 struct Step {
   const char* group;
   std::vector<Figure> figures;
-  std::function<std::vector<std::vector<uint64_t>>(const Config&)> measure;
-  bool dead = false;  // failed or unavailable: not run again
+  std::function<std::vector<Outcome>(const Config&)> measure;
+  bool lpcfs = false;  // needs a mount
+  bool once = false;   // in the first round only (it changes the daemon)
+  bool dead = false;   // failed or unavailable: not run again
 };
 
-std::vector<Step> MakeSteps() {
-  using Samples = std::vector<std::vector<uint64_t>>;
+std::vector<Step> MakeSteps(const Config& cfg) {
+  using Outcomes = std::vector<Outcome>;
   auto one = [](std::vector<uint64_t> (*f)(const Config&)) {
-    return [f](const Config& c) { return Samples{f(c)}; };
+    return [f](const Config& c) { return Outcomes{{f(c), {}, {}}}; };
   };
   auto two = [](ConnectSamples s) {
-    return Samples{std::move(s.cycle), std::move(s.call), std::move(s.close)};
+    return Outcomes{{std::move(s.cycle), {}, {}},
+                    {std::move(s.call), {}, {}},
+                    {std::move(s.close), {}, {}}};
   };
-  auto fig = [](const char* name, const char* label, const char* baseline,
-                const char* ratio) {
+  auto fig = [](const std::string& name, const std::string& label,
+                const char* baseline, const char* ratio) {
     Figure f;
     f.name = name;
     f.label = label;
@@ -249,7 +364,38 @@ std::vector<Step> MakeSteps() {
     f.ratio_name = ratio;
     return f;
   };
+  auto rate = [](Figure f, const char* rate_name, const char* unit,
+                 const char* rate_ratio) {
+    f.rate_name = rate_name;
+    f.rate_unit = unit;
+    f.rate_ratio_name = rate_ratio;
+    return f;
+  };
+  std::string clients = std::to_string(cfg.clients);
+  std::string batch = std::to_string(cfg.batch);
   std::vector<Step> steps;
+  // First: it measures the daemon's heap growth, before other rows have
+  // left freed memory in it to reuse.
+  {
+    Figure idle =
+        fig("idle_rss", "lpcfs daemon RSS per idle connection", "", "");
+    idle.value_name = "idle_rss_kb_per_conn";
+    idle.value_unit = "KiB";
+    steps.push_back({"idle10k",
+                     {idle},
+                     [](const Config& c) {
+                       IdleFootprint f = IdleLpcfsConnections(c);
+                       std::printf("(%zu connections: VmRSS %.0f -> %.0f KiB)",
+                                   f.connections, f.rss_before_kib,
+                                   f.rss_after_kib);
+                       return Outcomes{{{},
+                                        {},
+                                        (f.rss_after_kib - f.rss_before_kib) /
+                                            double(f.connections)}};
+                     },
+                     true,
+                     true});
+  }
   steps.push_back({"uds",
                    {fig("uds_rtt", "unix seqpacket round trip", "uds_rtt", "")},
                    one(RttUnixSeqpacket)});
@@ -264,15 +410,66 @@ std::vector<Step> MakeSteps() {
   steps.push_back({"lpcfs",
                    {fig("lpcfs_rtt", "lpcfs round trip (handle, REPLY)",
                         "uds_rtt", "rtt_ratio_vs_uds")},
-                   one(RttLpcfs)});
+                   one(RttLpcfs),
+                   true});
   steps.push_back({"lpcfs-bound",
                    {fig("lpcfs_bound_rtt", "lpcfs round trip (.conn/ID bound)",
                         "uds_rtt", "lpcfs_bound_rtt_ratio_vs_uds")},
-                   one(RttLpcfsBound)});
+                   one(RttLpcfsBound),
+                   true});
+  steps.push_back({"rtt-call",
+                   {fig("rtt_call", "lpcfs round trip (CALL, TRANSFER)",
+                        "uds_rtt", "rtt_call_ratio_vs_uds")},
+                   one(RttLpcfsCall),
+                   true});
   steps.push_back({"statfs",
                    {fig("lpcfs_statfs", "lpcfs one FUSE request (statfs)",
                         "uds_rtt", "statfs_ratio_vs_uds")},
-                   one(FuseRequestStatfs)});
+                   one(FuseRequestStatfs),
+                   true});
+  // Each transport is a step of its own, so that one failing keeps the
+  // others' figures; --only selects them together.
+  auto rate_of = [](Throughput (*f)(const Config&)) {
+    return [f](const Config& c) { return Outcomes{{{}, f(c), {}}}; };
+  };
+  steps.push_back({"oneway-batch",
+                   {rate(fig("uds_oneway", "unix seqpacket one-way, send()",
+                             "uds_oneway", ""),
+                         "uds_oneway_msgs_per_s", "msg/s", "")},
+                   rate_of(OnewayUnixSeqpacket)});
+  steps.push_back(
+      {"oneway-batch",
+       {rate(fig("oneway_plain", "lpcfs one-way, write()", "uds_oneway", ""),
+             "oneway_plain_msgs_per_s", "msg/s", "oneway_plain_ratio_vs_uds")},
+       rate_of(OnewayLpcfsPlain),
+       true});
+  steps.push_back(
+      {"oneway-batch",
+       {rate(fig("oneway_batch", "lpcfs one-way, TRANSFER x" + batch,
+                 "uds_oneway", ""),
+             "oneway_batch_msgs_per_s", "msg/s", "oneway_batch_ratio_vs_uds")},
+       rate_of(OnewayLpcfsBatch),
+       true});
+  auto load_of = [](LoadSamples (*f)(const Config&)) {
+    return [f](const Config& c) {
+      LoadSamples l = f(c);
+      return Outcomes{{std::move(l.latencies), l.throughput, {}}};
+    };
+  };
+  steps.push_back({"conc256",
+                   {rate(fig("uds_conc256",
+                             "unix seqpacket, " + clients + " clients, epoll",
+                             "uds_conc256", ""),
+                         "uds_conc256_req_per_s", "req/s", "")},
+                   load_of(LoadUnixSeqpacket)});
+  {
+    Figure lpc =
+        rate(fig("conc256", "lpcfs CALL, " + clients + " clients",
+                 "uds_conc256", "conc256_p50_ratio_vs_uds"),
+             "conc256_req_per_s", "req/s", "conc256_throughput_ratio_vs_uds");
+    lpc.spread_name = "conc256_p99_over_p50";
+    steps.push_back({"conc256", {lpc}, load_of(LoadLpcfsCall), true});
+  }
   steps.push_back(
       {"connect-uds",
        {fig("uds_connect", "unix seqpacket connect cycle", "uds_connect", ""),
@@ -288,35 +485,56 @@ std::vector<Step> MakeSteps() {
             "open_call_ratio_vs_uds"),
         fig("lpcfs_close_call", "  of which close() call", "uds_close_call",
             "close_call_ratio_vs_uds")},
-       [two](const Config& c) { return two(ConnectLpcfs(c, false)); }});
+       [two](const Config& c) { return two(ConnectLpcfs(c, false)); },
+       true});
   steps.push_back(
       {"connect-lpcfs-auto",
        {fig("lpcfs_auto_connect", "lpcfs connect cycle, auto-accept",
-            "uds_connect", "auto_connect_ratio_vs_uds"),
+            "uds_connect", "connect_auto_ratio_vs_uds"),
         fig("lpcfs_auto_open_call", "  of which open() call",
             "uds_connect_call", "auto_open_call_ratio_vs_uds"),
         fig("lpcfs_auto_close_call", "  of which close() call",
             "uds_close_call", "")},
-       [two](const Config& c) { return two(ConnectLpcfs(c, true)); }});
+       [two](const Config& c) { return two(ConnectLpcfs(c, true)); },
+       true});
   return steps;
 }
+
+// The project's goals for the figures (issue 7; README.md).
+struct Goal {
+  const char* result;
+  bool at_most;  // else: at least
+  double bound;
+  const char* what;
+};
+const Goal kGoals[] = {
+    {"rtt_ratio_vs_uds", true, 3.0, "lpcfs round trip p50 / socket's"},
+    {"rtt_call_ratio_vs_uds", true, 1.5, "CALL round trip p50 / socket's"},
+    {"oneway_batch_ratio_vs_uds", false, 5.0,
+     "batched one-way rate / socket's"},
+    {"idle_rss_kb_per_conn", true, 4.0, "daemon KiB per idle connection"},
+};
 
 void PrintReport(const std::vector<Figure>& figures) {
   std::map<std::string, const Figure*> by_name;
   for (auto& f : figures) by_name[f.name] = &f;
-  auto summary_of = [&](const std::string& name) -> const Summary* {
+  auto figure_of = [&](const std::string& name) -> const Figure* {
     auto it = by_name.find(name);
-    if (it == by_name.end() || !it->second->summary) return nullptr;
-    return &*it->second->summary;
+    return it == by_name.end() ? nullptr : it->second;
+  };
+  auto summary_of = [&](const std::string& name) -> const Summary* {
+    const Figure* f = figure_of(name);
+    return f && f->summary ? &*f->summary : nullptr;
   };
 
   std::printf("\n%-36s %8s %8s %8s %8s %9s %9s\n", "measurement (microseconds)",
               "p50", "p99", "mean", "max", "p50/base", "p99/base");
   for (auto& f : figures) {
-    if (!f.summary) {
+    if (!f.problem.empty()) {
       std::printf("%-36s %s\n", f.label.c_str(), f.problem.c_str());
       continue;
     }
+    if (!f.summary) continue;
     const Summary& s = *f.summary;
     std::printf("%-36s %8.1f %8.1f %8.1f %8.0f", f.label.c_str(), s.p50, s.p99,
                 s.mean, s.max);
@@ -326,38 +544,84 @@ void PrintReport(const std::vector<Figure>& figures) {
     std::printf("\n");
   }
   std::printf(
-      "(base: the Unix socket row of the same kind, round trip or connect)\n");
+      "(base: the Unix socket row of the same kind, round trip, load or "
+      "connect)\n");
 
+  bool any_rate = false;
+  for (auto& f : figures) {
+    if (!f.rate) continue;
+    if (!any_rate) {
+      std::printf("\n%-36s %12s %9s\n", "throughput", "per second", "/base");
+      any_rate = true;
+    }
+    std::printf("%-36s %12.0f %-5s", f.label.c_str(), *f.rate,
+                f.rate_unit.c_str());
+    if (const Figure* b = figure_of(f.baseline); b && b->rate) {
+      std::printf(" %7.2fx", *f.rate / *b->rate);
+    }
+    std::printf("\n");
+  }
+  for (auto& f : figures) {
+    if (f.value) {
+      std::printf("\n%-36s %8.2f %s\n", f.label.c_str(), *f.value,
+                  f.value_unit.c_str());
+    }
+  }
+
+  // RESULT lines, collected first so that the goals can look them up.
+  std::vector<std::pair<std::string, std::string>> results;
+  std::map<std::string, double> value_of;
+  auto result = [&](const std::string& name, double v, int decimals) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.*f", decimals, v);
+    results.emplace_back(name, text);
+    value_of[name] = v;
+  };
+  for (auto& f : figures) {
+    if (f.summary) {
+      result(f.name + "_p50_us", f.summary->p50, 1);
+      result(f.name + "_p99_us", f.summary->p99, 1);
+    }
+    if (f.rate) result(f.rate_name, *f.rate, 0);
+    if (f.value) result(f.value_name, *f.value, 2);
+  }
+  for (auto& f : figures) {
+    if (f.summary && !f.ratio_name.empty()) {
+      if (const Summary* b = summary_of(f.baseline)) {
+        result(f.ratio_name, f.summary->p50 / b->p50, 2);
+      }
+    }
+    if (f.rate && !f.rate_ratio_name.empty()) {
+      if (const Figure* b = figure_of(f.baseline); b && b->rate) {
+        result(f.rate_ratio_name, *f.rate / *b->rate, 2);
+      }
+    }
+    if (f.summary && !f.spread_name.empty()) {
+      result(f.spread_name, f.summary->p99 / f.summary->p50, 2);
+    }
+  }
   const Summary* lpcfs = summary_of("lpcfs_rtt");
   const Summary* uds = summary_of("uds_rtt");
-  if (lpcfs && uds) {
-    double r = lpcfs->p50 / uds->p50;
-    std::printf(
-        "\ntarget: lpcfs round trip p50 within 3x of the Unix socket's: "
-        "%.2fx (%s)\n",
-        r, r <= 3.0 ? "met" : "NOT met");
+  if (lpcfs && uds) result("rtt_p99_ratio_vs_uds", lpcfs->p99 / uds->p99, 2);
+  const Summary* lc = summary_of("lpcfs_connect");
+  const Summary* uc = summary_of("uds_connect");
+  if (lc && uc) result("connect_p99_ratio_vs_uds", lc->p99 / uc->p99, 2);
+
+  bool any_goal = false;
+  for (const Goal& g : kGoals) {
+    auto it = value_of.find(g.result);
+    if (it == value_of.end()) continue;
+    if (!any_goal) std::printf("\n");
+    any_goal = true;
+    bool met = g.at_most ? it->second <= g.bound : it->second >= g.bound;
+    std::printf("goal: %-32s %s %s %.2f: %.2f (%s)\n", g.what, g.result,
+                g.at_most ? "<=" : ">=", g.bound, it->second,
+                met ? "met" : "NOT met");
   }
 
   std::printf("\n");
-  for (auto& f : figures) {
-    if (!f.summary) continue;
-    std::printf("RESULT %s_p50_us %.1f\n", f.name.c_str(), f.summary->p50);
-    std::printf("RESULT %s_p99_us %.1f\n", f.name.c_str(), f.summary->p99);
-  }
-  for (auto& f : figures) {
-    if (!f.summary || f.ratio_name.empty()) continue;
-    if (const Summary* b = summary_of(f.baseline)) {
-      std::printf("RESULT %s %.2f\n", f.ratio_name.c_str(),
-                  f.summary->p50 / b->p50);
-    }
-  }
-  if (lpcfs && uds) {
-    std::printf("RESULT rtt_p99_ratio_vs_uds %.2f\n", lpcfs->p99 / uds->p99);
-  }
-  const Summary* lc = summary_of("lpcfs_connect");
-  const Summary* uc = summary_of("uds_connect");
-  if (lc && uc) {
-    std::printf("RESULT connect_p99_ratio_vs_uds %.2f\n", lc->p99 / uc->p99);
+  for (auto& [name, text] : results) {
+    std::printf("RESULT %s %s\n", name.c_str(), text.c_str());
   }
 }
 
@@ -376,9 +640,9 @@ size_t Share(size_t total, size_t rounds, size_t r) {
 
 int Run(const Options& o) {
   auto wants = [&](const std::string& g) { return o.only.count(g) > 0; };
-  bool needs_lpcfs = wants("lpcfs") || wants("lpcfs-bound") ||
-                     wants("statfs") || wants("connect-lpcfs") ||
-                     wants("connect-lpcfs-auto");
+  std::vector<Step> steps = MakeSteps(o.cfg);
+  bool needs_lpcfs = false;
+  for (auto& step : steps) needs_lpcfs |= step.lpcfs && wants(step.group);
   Config cfg = o.cfg;
 
   utsname u{};
@@ -409,14 +673,18 @@ int Run(const Options& o) {
     } else {
       std::string lpcfs = o.lpcfs.empty() ? DefaultLpcfsPath() : o.lpcfs;
       EnterPrivateMountNamespace();
-      own.emplace(lpcfs, o.lpcfs_args, std::chrono::seconds(10), o.daemon_cpu);
+      // The daemon inherits the descriptor limit: its process cache holds
+      // up to a quarter of it (fs/README.md), and conc256 has more writer
+      // threads than the default limit's quarter.
+      RaiseDescriptorLimit(kDescriptorLimit);
+      own.emplace(lpcfs, DaemonArgs(o), std::chrono::seconds(10), o.daemon_cpu);
       cfg.mount = own->dir();
+      cfg.daemon_pid = own->daemon_pid();
       std::printf("lpcfs: started %s at %s (pid %d, private mount namespace)\n",
                   lpcfs.c_str(), cfg.mount.c_str(), int(own->daemon_pid()));
     }
   }
 
-  std::vector<Step> steps = MakeSteps();
   bool failed = false;
   for (size_t r = 0; r < o.rounds; ++r) {
     Config rc = cfg;
@@ -424,18 +692,18 @@ int Run(const Options& o) {
     rc.connect_iterations = Share(cfg.connect_iterations, o.rounds, r);
     rc.warmup = o.warmup.value_or(rc.iterations / 10);
     rc.connect_warmup = o.connect_warmup.value_or(rc.connect_iterations / 10);
+    rc.oneway_messages = Share(cfg.oneway_messages, o.rounds, r);
     std::printf("round %zu/%zu:", r + 1, o.rounds);
     std::fflush(stdout);
     auto t0 = Clock::now();
     for (auto& step : steps) {
-      if (!wants(step.group) || step.dead) continue;
+      if (!wants(step.group) || step.dead || (step.once && r > 0)) continue;
       std::printf(" %s", step.group);
       std::fflush(stdout);
       try {
-        auto samples = step.measure(rc);
+        auto outcomes = step.measure(rc);
         for (size_t i = 0; i < step.figures.size(); ++i) {
-          auto& pool = step.figures[i].samples;
-          pool.insert(pool.end(), samples[i].begin(), samples[i].end());
+          step.figures[i].Add(std::move(outcomes[i]));
         }
       } catch (const Unavailable& e) {
         std::printf("(skipped)");
@@ -465,7 +733,7 @@ int Run(const Options& o) {
   for (auto& step : steps) {
     if (!wants(step.group)) continue;
     for (auto& f : step.figures) {
-      if (f.problem.empty()) f.summary = Summarize(std::move(f.samples));
+      f.Finish();
       figures.push_back(std::move(f));
     }
   }

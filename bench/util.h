@@ -2,6 +2,7 @@
 // checks that throw, a monotonic clock.
 #pragma once
 
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,6 +52,22 @@ class Fd {
  private:
   int fd_ = -1;
 };
+
+// Raises this process's RLIMIT_NOFILE towards `fds` descriptors: above the
+// hard limit if allowed (CAP_SYS_RESOURCE), else up to the hard limit.
+// Opening more than the limit it reached then fails with EMFILE.
+inline void RaiseDescriptorLimit(size_t fds) {
+  rlimit lim{};
+  Check(::getrlimit(RLIMIT_NOFILE, &lim), "getrlimit");
+  if (lim.rlim_cur >= fds) return;
+  rlimit want = lim;
+  want.rlim_cur = fds;
+  if (want.rlim_max < fds) want.rlim_max = fds;
+  if (::setrlimit(RLIMIT_NOFILE, &want) == 0) return;
+  if (errno != EPERM) ThrowErrno("setrlimit RLIMIT_NOFILE");
+  lim.rlim_cur = lim.rlim_max;
+  Check(::setrlimit(RLIMIT_NOFILE, &lim), "setrlimit RLIMIT_NOFILE");
+}
 
 inline uint64_t NowNs() {
   timespec ts;
