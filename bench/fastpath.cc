@@ -79,15 +79,19 @@ Fd OpenPort(const std::string& path, int extra_flags = 0) {
 // ---------------------------------------------------------------------------
 // Server side: reply-and-receive with LPC_IOC_TRANSFER on a server handle.
 
-// Answers every call on one server handle by echoing it, from any number
-// of threads (each runs Serve()), until `connections` connections ended.
+// Answers every call on one server handle by echoing it, from `threads`
+// threads (each runs Serve()), until `connections` connections ended.
 // Each TRANSFER sends the answers to what the previous one received and
 // waits for more. Two buffers take turns: the records one received are
 // answered into the other, since an ioctl's output overwrites its input.
 class EchoCallServer {
  public:
-  EchoCallServer(int handle, size_t connections, size_t buffer)
-      : handle_(handle), connections_(connections), buffer_(buffer) {}
+  EchoCallServer(int handle, size_t threads, size_t connections, size_t buffer)
+      : handle_(handle),
+        connections_(connections),
+        buffer_(buffer),
+        // One thread sees every DISCONNECT itself and need not look up.
+        poll_ms_(threads > 1 ? kServerPollMs : 0) {}
 
   // Serves until every connection ended or another thread failed; throws
   // what went wrong.
@@ -104,16 +108,16 @@ class EchoCallServer {
   void ServeUntilDone() {
     TransferBuffer a(buffer_), b(buffer_);
     TransferBuffer *cur = &a, *next = &b;
-    cur->Reset(0, kServerPollMs);
+    cur->Reset(0, poll_ms_);
     while (!Finished()) {
       if (int err = cur->Transfer(handle_)) {
         if (err == ETIMEDOUT || err == EINTR) continue;  // nothing was sent
         if (err == EMSGSIZE) {
-          // A record larger than the buffer (a CONNECT with many groups).
+          // A record larger than the buffer (a CONNECT with many groups):
+          // read() it, and answer it with what `cur` still has to send
+          // (a failed ioctl sent nothing and left the buffer as it was).
           char big[LPC_RECORD_MAX];
-          next->Reset(0, kServerPollMs);
-          Answer(ReadRecord(handle_, big), *next);
-          std::swap(cur, next);
+          Answer(ReadRecord(handle_, big), *cur);
           continue;
         }
         ThrowErrnoValue(err, "server LPC_IOC_TRANSFER");
@@ -124,7 +128,7 @@ class EchoCallServer {
                                           std::to_string(t.sent) + " of " +
                                           std::to_string(cur->to_send()));
       }
-      next->Reset(0, kServerPollMs);
+      next->Reset(0, poll_ms_);
       for (const Record& r : cur->Received()) Answer(r, *next);
       std::swap(cur, next);
     }
@@ -164,6 +168,7 @@ class EchoCallServer {
   int handle_;
   size_t connections_;
   size_t buffer_;
+  uint32_t poll_ms_;  // timeout_ms of each TRANSFER
   std::atomic<size_t> ended_{0};
   std::atomic<bool> failed_{false};
 };
@@ -180,7 +185,7 @@ std::vector<uint64_t> RttLpcfsCall(const Config& cfg) {
         SendToken(ready);
         // Room for a few records: a round trip has one message in flight.
         EchoCallServer server(
-            handle.get(), 1,
+            handle.get(), 1, 1,
             sizeof(lpc_transfer) + 4 * LPC_RECORD_SPACE(LPC_MAX_MESSAGE));
         server.Serve();
       },
@@ -220,12 +225,12 @@ void CheckLength(const Record& r, const Config& cfg) {
 }
 
 // The lpcfs one-way choreography: an auto-accepting port (the figure is
-// about messages, not accepting), a server that calls `receive(handle)`
-// and records when it returned, a client that records when it started and
-// runs `send(port)`. receive() returns whether it already took the
-// DISCONNECT record.
+// about messages, not accepting), a server that calls `receive(handle,
+// keep)` and records when it returned, a client that records when it
+// started and runs `send(port)`. receive() returns whether it already took
+// the DISCONNECT record; `keep` holds what must stay open until then.
 Throughput OnewayLpcfs(const Config& cfg, const char* what, const char* tag,
-                       const std::function<bool(int)>& receive,
+                       const std::function<bool(int, Fd&)>& receive,
                        const std::function<void(int)>& send) {
   SharedSamples times(kOnewaySlots);
   std::string path = PortPath(cfg, tag);
@@ -235,7 +240,8 @@ Throughput OnewayLpcfs(const Config& cfg, const char* what, const char* tag,
         Fd handle = CreatePort(path);
         SetAutoAccept(handle.get());
         SendToken(ready);
-        bool ended = receive(handle.get());
+        Fd keep;
+        bool ended = receive(handle.get(), keep);
         times.data()[kLastReceived] = NowNs();
         // Read up to the DISCONNECT: the port is removed cleanly.
         char buf[LPC_RECORD_MAX];
@@ -251,6 +257,60 @@ Throughput OnewayLpcfs(const Config& cfg, const char* what, const char* tag,
       },
       [] {});
   return OnewayResult(cfg, times);
+}
+
+// Receives cfg.oneway_messages MESSAGE records with LPC_IOC_TRANSFER on
+// `fd` (a server handle or a bound .conn/ID), as many per ioctl as 16 KiB
+// hold; returns whether a DISCONNECT came with them.
+bool ReceiveBatches(int fd, const Config& cfg) {
+  TransferBuffer b(kBigTransfer);
+  bool ended = false;
+  for (size_t got = 0; got < cfg.oneway_messages;) {
+    b.Reset();
+    if (int err = b.Transfer(fd)) {
+      if (err == EINTR) continue;
+      ThrowErrnoValue(err, "server LPC_IOC_TRANSFER");
+    }
+    for (const Record& r : b.Received()) {
+      if (r.header.type == LPC_REC_CONNECT) continue;
+      if (r.header.type == LPC_REC_DISCONNECT) {
+        ended = true;
+        continue;
+      }
+      if (r.header.type != LPC_REC_MESSAGE) Unexpected(r, "in one-way");
+      CheckLength(r, cfg);
+      ++got;
+    }
+    if (ended && got < cfg.oneway_messages) {
+      throw std::runtime_error("connection ended after " + std::to_string(got) +
+                               " messages");
+    }
+  }
+  return ended;
+}
+
+// Sends cfg.oneway_messages messages, cfg.batch per LPC_IOC_TRANSFER
+// (LPC_TRANSFER_NO_RECEIVE). Sending never waits for room: when the queue
+// is full (EAGAIN, or a batch taken in part) it polls for POLLOUT.
+void SendBatches(int port, const Config& cfg) {
+  std::vector<char> msg(cfg.message_size, 'm');
+  TransferBuffer b(sizeof(lpc_transfer) +
+                   cfg.batch * LPC_RECORD_SPACE(cfg.message_size));
+  for (size_t sent = 0; sent < cfg.oneway_messages;) {
+    size_t k = std::min(cfg.batch, cfg.oneway_messages - sent);
+    b.Reset(LPC_TRANSFER_NO_RECEIVE);
+    for (size_t i = 0; i < k; ++i) {
+      b.Append(LPC_REC_MESSAGE, 0, 0, msg.data(), msg.size());
+    }
+    int err = b.Transfer(port);
+    size_t took = err == 0 ? b.header().sent : 0;
+    if (err == 0 && took < k) err = b.header().send_error;
+    sent += took;
+    if (err == 0) continue;
+    if (err != EAGAIN) ThrowErrnoValue(err, "client LPC_IOC_TRANSFER");
+    pollfd p{port, POLLOUT, 0};
+    if (::poll(&p, 1, -1) < 0 && errno != EINTR) ThrowErrno("poll");
+  }
 }
 
 }  // namespace
@@ -294,7 +354,7 @@ Throughput OnewayUnixSeqpacket(const Config& cfg) {
 Throughput OnewayLpcfsPlain(const Config& cfg) {
   return OnewayLpcfs(
       cfg, "lpcfs one-way", "oneway",
-      [&](int handle) {
+      [&](int handle, Fd&) {
         char buf[LPC_RECORD_MAX];
         for (size_t got = 0; got < cfg.oneway_messages;) {
           Record r = ReadRecord(handle, buf);
@@ -316,53 +376,26 @@ Throughput OnewayLpcfsPlain(const Config& cfg) {
 Throughput OnewayLpcfsBatch(const Config& cfg) {
   return OnewayLpcfs(
       cfg, "lpcfs one-way batch", "oneway-batch",
-      [&](int handle) {
-        TransferBuffer b(kBigTransfer);
-        bool ended = false;
-        for (size_t got = 0; got < cfg.oneway_messages;) {
-          b.Reset();
-          if (int err = b.Transfer(handle)) {
-            if (err == EINTR) continue;
-            ThrowErrnoValue(err, "server LPC_IOC_TRANSFER");
-          }
-          for (const Record& r : b.Received()) {
-            if (r.header.type == LPC_REC_CONNECT) continue;
-            if (r.header.type == LPC_REC_DISCONNECT) {
-              ended = true;
-              continue;
-            }
-            if (r.header.type != LPC_REC_MESSAGE) Unexpected(r, "in one-way");
-            CheckLength(r, cfg);
-            ++got;
-          }
-          if (ended && got < cfg.oneway_messages) {
-            throw std::runtime_error("connection ended after " +
-                                     std::to_string(got) + " messages");
-          }
-        }
-        return ended;
+      [&](int handle, Fd&) { return ReceiveBatches(handle, cfg); },
+      [&](int port) { SendBatches(port, cfg); });
+}
+
+Throughput OnewayLpcfsBatchBound(const Config& cfg) {
+  return OnewayLpcfs(
+      cfg, "lpcfs one-way batch, bound", "oneway-batch-bound",
+      [&](int handle, Fd& bound) {
+        char buf[LPC_RECORD_MAX];
+        Record r = ReadRecord(handle, buf);
+        if (r.header.type != LPC_REC_CONNECT) Unexpected(r, "before CONNECT");
+        std::string conn =
+            cfg.mount + "/" LPC_CONN_DIR "/" + std::to_string(r.header.conn_id);
+        // Messages queued before the open move to the file (lpc.7).
+        bound = Fd(::open(conn.c_str(), O_RDWR | O_CLOEXEC));
+        if (!bound) ThrowErrno("open " + conn);
+        ReceiveBatches(bound.get(), cfg);
+        return false;  // the DISCONNECT comes on the handle
       },
-      [&](int port) {
-        std::vector<char> msg(cfg.message_size, 'm');
-        TransferBuffer b(sizeof(lpc_transfer) +
-                         cfg.batch * LPC_RECORD_SPACE(cfg.message_size));
-        for (size_t sent = 0; sent < cfg.oneway_messages;) {
-          size_t k = std::min(cfg.batch, cfg.oneway_messages - sent);
-          b.Reset(LPC_TRANSFER_NO_RECEIVE);
-          for (size_t i = 0; i < k; ++i) {
-            b.Append(LPC_REC_MESSAGE, 0, 0, msg.data(), msg.size());
-          }
-          int err = b.Transfer(port);
-          size_t took = err == 0 ? b.header().sent : 0;
-          if (err == 0 && took < k) err = b.header().send_error;
-          sent += took;
-          if (err == 0) continue;
-          if (err != EAGAIN) ThrowErrnoValue(err, "client LPC_IOC_TRANSFER");
-          // The queue is full: sending never waits, so wait for room here.
-          pollfd p{port, POLLOUT, 0};
-          if (::poll(&p, 1, -1) < 0 && errno != EINTR) ThrowErrno("poll");
-        }
-      });
+      [&](int port) { SendBatches(port, cfg); });
 }
 
 // ---------------------------------------------------------------------------
@@ -561,7 +594,7 @@ LoadSamples LoadLpcfsCall(const Config& cfg) {
         size_t want =
             sizeof(lpc_transfer) + std::max<size_t>(cfg.clients, 4) *
                                        LPC_RECORD_SPACE(cfg.message_size);
-        EchoCallServer server(handle.get(), cfg.clients,
+        EchoCallServer server(handle.get(), 2, cfg.clients,
                               std::min<size_t>(want, 8192));
         // If one thread fails, the other stops within kServerPollMs.
         std::exception_ptr failures[2];

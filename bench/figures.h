@@ -100,6 +100,9 @@ Throughput OnewayLpcfsPlain(const Config& cfg);
 // on the client port, polling for POLLOUT when the queue is full; the
 // server receives as many records per LPC_IOC_TRANSFER as fit 16 KiB.
 Throughput OnewayLpcfsBatch(const Config& cfg);
+// The same, but the server opens .conn/ID (binding the connection) and
+// receives MESSAGE records with LPC_IOC_TRANSFER on it.
+Throughput OnewayLpcfsBatchBound(const Config& cfg);
 
 // `clients` threads in one client process, each with a connection of its
 // own, call in a loop for load_duration: latency of every call and the

@@ -69,6 +69,8 @@ afresh for every measurement of every round.
                             (default 1000)
   --idle-connections N      idle10k: connections to hold open (default
                             10000)
+  --daemon-pid PID          with --mount: the lpcfs process, whose memory
+                            idle10k reads (else idle10k is skipped)
   --timeout SECONDS         per measurement (default 120)
   -- LPCFS_OPTIONS...       passed to the lpcfs it starts (e.g. -o backlog=8),
                             after the quota options lpc-bench gives it so
@@ -105,7 +107,8 @@ const std::set<std::string> kValueOptions = {"--mount",
                                              "--batch",
                                              "--clients",
                                              "--load-duration",
-                                             "--idle-connections"};
+                                             "--idle-connections",
+                                             "--daemon-pid"};
 
 struct Options {
   Config cfg;  // iterations and connect_iterations: totals over all rounds
@@ -207,6 +210,8 @@ Options ParseOptions(int argc, char** argv) {
     } else if (a == "--load-duration") {
       o.cfg.load_duration =
           std::chrono::milliseconds(ParseCount(a, value, 1, 3'600'000));
+    } else if (a == "--daemon-pid") {
+      o.cfg.daemon_pid = pid_t(ParseCount(a, value, 1, 1 << 22));
     } else if (a == "--idle-connections") {
       o.cfg.idle_connections = ParseCount(a, value, 1, 1'000'000);
     } else if (a == "--only") {
@@ -450,6 +455,14 @@ std::vector<Step> MakeSteps(const Config& cfg) {
              "oneway_batch_msgs_per_s", "msg/s", "oneway_batch_ratio_vs_uds")},
        rate_of(OnewayLpcfsBatch),
        true});
+  steps.push_back(
+      {"oneway-batch",
+       {rate(fig("oneway_batch_bound", "  the same, server on .conn/ID",
+                 "uds_oneway", ""),
+             "oneway_batch_bound_msgs_per_s", "msg/s",
+             "oneway_batch_bound_ratio_vs_uds")},
+       rate_of(OnewayLpcfsBatchBound),
+       true});
   auto load_of = [](LoadSamples (*f)(const Config&)) {
     return [f](const Config& c) {
       LoadSamples l = f(c);
@@ -527,8 +540,13 @@ void PrintReport(const std::vector<Figure>& figures) {
     return f && f->summary ? &*f->summary : nullptr;
   };
 
-  std::printf("\n%-36s %8s %8s %8s %8s %9s %9s\n", "measurement (microseconds)",
-              "p50", "p99", "mean", "max", "p50/base", "p99/base");
+  bool any_latency = false;
+  for (auto& f : figures) any_latency |= f.summary || !f.problem.empty();
+  if (any_latency) {
+    std::printf("\n%-36s %8s %8s %8s %8s %9s %9s\n",
+                "measurement (microseconds)", "p50", "p99", "mean", "max",
+                "p50/base", "p99/base");
+  }
   for (auto& f : figures) {
     if (!f.problem.empty()) {
       std::printf("%-36s %s\n", f.label.c_str(), f.problem.c_str());
@@ -543,9 +561,11 @@ void PrintReport(const std::vector<Figure>& figures) {
     }
     std::printf("\n");
   }
-  std::printf(
-      "(base: the Unix socket row of the same kind, round trip, load or "
-      "connect)\n");
+  if (any_latency) {
+    std::printf(
+        "(base: the Unix socket row of the same kind: round trip, one-way, "
+        "load or connect)\n");
+  }
 
   bool any_rate = false;
   for (auto& f : figures) {
