@@ -378,7 +378,7 @@ void Broker::Call(Token token, HandleId handle,
   if (!decoded) return outbox_.Fail(std::move(call), decoded.error());
   const TransferInput& in = decoded.value();
   if ((in.flags() & ~uint32_t{LPC_TRANSFER_NO_WAIT}) ||
-      in.echo.max_records > 1 || room < 2 * sizeof(lpc_record)) {
+      in.echo.max_records > 1 || room < sizeof(lpc_record)) {
     return outbox_.Fail(std::move(call), Error::kInvalid);
   }
   Connection* conn = tables_.FindConnection(h->conn);
