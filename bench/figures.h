@@ -98,7 +98,8 @@ Throughput OnewayUnixSeqpacket(const Config& cfg);
 Throughput OnewayLpcfsPlain(const Config& cfg);
 // lpcfs, `batch` messages per LPC_IOC_TRANSFER (LPC_TRANSFER_NO_RECEIVE)
 // on the client port, polling for POLLOUT when the queue is full; the
-// server receives as many records per LPC_IOC_TRANSFER as fit 16 KiB.
+// server receives as many records per LPC_IOC_TRANSFER on its server
+// handle as fit 16 KiB.
 Throughput OnewayLpcfsBatch(const Config& cfg);
 // The same, but the server opens .conn/ID (binding the connection) and
 // receives MESSAGE records with LPC_IOC_TRANSFER on it.
