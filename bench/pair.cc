@@ -12,7 +12,6 @@ Pipe MakePipe() {
   return {Fd(p[0]), Fd(p[1])};
 }
 
-// Pins the calling process to `cpu`, unless it is -1.
 void PinTo(int cpu) {
   if (cpu < 0) return;
   cpu_set_t set;
@@ -22,9 +21,6 @@ void PinTo(int cpu) {
         "pin to CPU " + std::to_string(cpu));
 }
 
-// Forks the server, waits for its ready token, forks the client, runs
-// `close_in_parent` (the parent's copies of the transport must go, or no
-// side ever sees EOF), and waits for both.
 void RunPair(const Config& cfg, const std::string& what,
              const std::function<void(int ready_fd)>& server,
              const std::function<void()>& client,
@@ -61,15 +57,12 @@ void WriteMessage(int fd, const char* buf, size_t n, const char* what) {
     throw std::runtime_error(std::string(what) + ": short write");
 }
 
-// One read(); returns the byte count (0 = peer gone).
 size_t ReadMessage(int fd, char* buf, size_t cap, const char* what) {
   ssize_t r = ::read(fd, buf, cap);
   if (r < 0) ThrowErrno(what);
   return size_t(r);
 }
 
-// Reads exactly n bytes from a byte stream (a pipe); false on EOF before
-// the first byte.
 bool ReadExact(int fd, char* buf, size_t n, const char* what) {
   size_t got = 0;
   while (got < n) {

@@ -63,7 +63,6 @@ void WriteRecord(int handle, uint32_t type, uint64_t conn_id, uint64_t msg_id,
   WriteMessage(handle, buf, sizeof h + length, "write server record");
 }
 
-// Accepts a CONNECT record unless the port auto-accepted it.
 void AcceptConnect(int handle, const Record& r) {
   if ((r.header.flags & LPC_CONNECT_ACCEPTED) == 0) {
     WriteRecord(handle, LPC_REC_ACCEPT, r.header.conn_id);
