@@ -433,17 +433,20 @@ void Broker::Transfer(Token token, HandleId handle,
       return outbox_.Fail(std::move(receive), Error::kBadHandle);
     }
   }
-  RecordCursor cursor(in.send);
-  while (!cursor.done()) {
-    auto record = cursor.Next();
-    Status done = record ? SendRecord(*h, record.value(), writer, counts)
-                         : Status(record.error());
-    if (!done) {
-      counts.send_error = done.error();
-      break;
+  {
+    RecordCursor cursor(in.send);
+    MessageRouter::BatchScope batch(router_);
+    while (!cursor.done()) {
+      auto record = cursor.Next();
+      Status done = record ? SendRecord(*h, record.value(), writer, counts)
+                           : Status(record.error());
+      if (!done) {
+        counts.send_error = done.error();
+        break;
+      }
+      ++counts.sent;
     }
-    ++counts.sent;
-  }
+  }  // what the batch made ready is served here, before this receive
   // Nothing took effect: the ioctl fails as a write(2) of it would.
   if (counts.send_error && counts.sent == 0) {
     return outbox_.Fail(std::move(receive), *counts.send_error);

@@ -1,5 +1,6 @@
 #include "message_router.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "lpc.h"
@@ -191,6 +192,13 @@ void MessageRouter::Receive(std::unique_ptr<ReceiveRequest> receive,
 void MessageRouter::QueueRecord(ServerPort& port, RecordEntry entry) {
   bool was_empty = port.records().empty();
   port.records().Push(entry);
+  if (holding_) {
+    if (std::find(held_ports_.begin(), held_ports_.end(), port.id()) ==
+        held_ports_.end()) {
+      held_ports_.push_back(port.id());
+    }
+    return;
+  }
   ServePortReaders(port);
   if (was_empty && !port.records().empty()) Notify(port.server_handle());
 }
@@ -343,6 +351,14 @@ uint64_t MessageRouter::Deliver(Connection& conn, Direction direction,
                 {LPC_REC_MESSAGE, conn.id(), 0});
     return id;
   }
+  if (holding_) {
+    std::pair<ConnId, Direction> key(conn.id(), direction);
+    if (std::find(held_channels_.begin(), held_channels_.end(), key) ==
+        held_channels_.end()) {
+      held_channels_.push_back(key);
+    }
+    return id;
+  }
   ServeReaders(conn, direction);
   if (was_empty && !channel.queue().empty()) Notify(conn.Readers(direction));
   return id;
@@ -352,6 +368,28 @@ void MessageRouter::MadeRoom(Connection& conn, Direction direction,
                              bool had_room) {
   ServeWriters(conn, direction);
   if (!had_room) Notify(conn.Writers(direction));
+}
+
+void MessageRouter::ServeHeld() {
+  holding_ = false;
+  std::vector<PortId> ports;
+  ports.swap(held_ports_);
+  std::vector<std::pair<ConnId, Direction>> channels;
+  channels.swap(held_channels_);
+  for (PortId id : ports) {
+    ServerPort* port = tables_.FindPort(id);
+    if (!port) continue;
+    ServePortReaders(*port);
+    if (!port->records().empty()) Notify(port->server_handle());
+  }
+  for (auto [id, direction] : channels) {
+    Connection* conn = tables_.FindConnection(id);
+    if (!conn) continue;
+    ServeReaders(*conn, direction);
+    if (!conn->channel(direction).queue().empty()) {
+      Notify(conn->Readers(direction));
+    }
+  }
 }
 
 void MessageRouter::Notify(HandleId handle) {

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "connection.h"
@@ -70,6 +71,23 @@ class MessageRouter {
   template <class R, class Q>
   bool Park(std::unique_ptr<R> request, WaitQueue<Q>& queue);
 
+  // While an ioctl's batch is sent, what it makes ready is held and served
+  // once, at its end: a receiver waiting on the other side then takes the
+  // whole batch in one answer, not its first message alone, and pollers
+  // are woken once.
+  class BatchScope {
+   public:
+    explicit BatchScope(MessageRouter& router) : router_(router) {
+      router_.holding_ = true;
+    }
+    ~BatchScope() { router_.ServeHeld(); }
+    BatchScope(const BatchScope&) = delete;
+    BatchScope& operator=(const BatchScope&) = delete;
+
+   private:
+    MessageRouter& router_;
+  };
+
   // Wakes pollers of these handles.
   void Notify(HandleId handle);
   void Notify(const std::vector<HandleId>& handles);
@@ -94,9 +112,15 @@ class MessageRouter {
   // A message of `direction` was read to its end.
   void MadeRoom(Connection& conn, Direction direction, bool had_room);
 
+  // The end of a BatchScope: serves the ports and channels it held.
+  void ServeHeld();
+
   Tables& tables_;
   Outbox& out_;
   BrokerDelegate& delegate_;
+  bool holding_ = false;
+  std::vector<PortId> held_ports_;
+  std::vector<std::pair<ConnId, Direction>> held_channels_;
 };
 
 template <class R, class Q>

@@ -316,6 +316,32 @@ TEST_F(IoctlTest, ClientBatchGetsConsecutiveIdsAndAFullQueueEndsIt) {
   EXPECT_EQ(NextRecord(server_).header.msg_id, out->header.first_msg_id + 1);
 }
 
+TEST_F(IoctlTest, AWaitingReceiverTakesAWholeBatchAtOnce) {
+  Req waiting = Transfer(server_, {});
+  EXPECT_FALSE(d_.answered(waiting));
+  auto sent = OutputOf(Transfer(
+      client_,
+      {RecordBytes(LPC_REC_MESSAGE, "1"), RecordBytes(LPC_REC_MESSAGE, "2"),
+       RecordBytes(LPC_REC_MESSAGE, "3")},
+      LPC_TRANSFER_NO_RECEIVE));
+  ASSERT_TRUE(sent);
+  EXPECT_EQ(sent->header.sent, 3u);
+  auto got = OutputOf(waiting);
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->records.size(), 3u) << "woken once, for the whole batch";
+  EXPECT_EQ(got->records[2].payload, "3");
+  // The same on a bound connection's file.
+  HandleId file = OpenConnFile(conn_);
+  Req on_file = Transfer(file, {});
+  ASSERT_TRUE(OutputOf(Transfer(
+      client_,
+      {RecordBytes(LPC_REC_MESSAGE, "a"), RecordBytes(LPC_REC_MESSAGE, "b")},
+      LPC_TRANSFER_NO_RECEIVE)));
+  auto bound = OutputOf(on_file);
+  ASSERT_TRUE(bound);
+  EXPECT_EQ(bound->records.size(), 2u);
+}
+
 TEST_F(IoctlTest, ClientReceivesRepliesWithTheirIds) {
   ExpectWritten(Send(client_, "q"));
   ParsedRecord m = NextRecord(server_);
