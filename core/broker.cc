@@ -423,6 +423,10 @@ void Broker::Transfer(Token token, HandleId handle,
   TransferCounts& counts = receive->counts;
   counts = in.echo;
   const bool receiving = !(in.flags() & LPC_TRANSFER_NO_RECEIVE);
+  // A receive needs room for one record header at least.
+  if (receiving && in.room < sizeof(lpc_record)) {
+    return outbox_.Fail(std::move(receive), Error::kInvalid);
+  }
   if (h->kind == HandleKind::kClient) {
     // The client's open mode: sending needs write, receiving read access.
     Connection* conn = tables_.FindConnection(h->conn);

@@ -410,6 +410,10 @@ TEST_F(IoctlTest, TransferChecksItsHeader) {
   Bytes tiny(40);
   broker_.Transfer(short_buf.token, server_, SpanOf(tiny), Sender{});
   EXPECT_EQ(ErrorOf(short_buf), Error::kInvalid);
+  // Room for no record to receive: refused, not a wait that cannot end.
+  EXPECT_EQ(ErrorOf(Transfer(server_, {}, 0, 64)), Error::kInvalid);
+  EXPECT_TRUE(OutputOf(Transfer(client_, {RecordBytes(LPC_REC_MESSAGE, "")},
+                                LPC_TRANSFER_NO_RECEIVE, 48 + 48)));
 }
 
 TEST(TransferFraming, TheLastRecordMayLeaveOutItsPadding) {
