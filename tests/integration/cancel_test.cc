@@ -40,26 +40,6 @@ class CancelTest : public MountTest {
 
 void Interrupt(pid_t tid) { syscall(SYS_tgkill, getpid(), tid, SIGUSR1); }
 
-// The .stats line of connection `conn` ("" if there is none).
-std::string ConnLine(const std::string& stats, uint64_t conn) {
-  std::string prefix = "conn " + std::to_string(conn) + " ";
-  size_t start = 0;
-  while (start < stats.size()) {
-    size_t end = stats.find('\n', start);
-    if (end == std::string::npos) end = stats.size();
-    if (stats.compare(start, prefix.size(), prefix) == 0) {
-      return stats.substr(start, end - start);
-    }
-    start = end + 1;
-  }
-  return {};
-}
-
-bool EndsWith(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() &&
-         s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
 TEST_F(CancelTest, SignalledCallReturnsEintrAndTheServerGetsCancel) {
   auto [srv, client, c] = ConnectAutoAccepted("svc");
   ASSERT_TRUE(client.valid());
@@ -83,8 +63,8 @@ TEST_F(CancelTest, SignalledCallReturnsEintrAndTheServerGetsCancel) {
 
   // The late reply succeeds for the server and is dropped.
   ASSERT_OK(Reply(srv.get(), c.h.conn_id, m.h.msg_id, "late"));
-  std::string line = ConnLine(StatsText(), c.h.conn_id);
-  EXPECT_TRUE(EndsWith(line, " calls=0 replies_dropped=1")) << line;
+  std::string line = ConnStatsLine(c.h.conn_id);
+  EXPECT_TRUE(line.ends_with(" calls=0 replies_dropped=1")) << line;
 
   // Neither read() nor the next call sees it.
   ASSERT_OK(SetNonblocking(fd, true));
@@ -101,8 +81,8 @@ TEST_F(CancelTest, SignalledCallReturnsEintrAndTheServerGetsCancel) {
   EXPECT_EQ(m2.h.msg_id, r.reply.h.msg_id);
   EXPECT_EQ("for next", r.reply.payload);
   // Still exactly one reply dropped.
-  line = ConnLine(StatsText(), c.h.conn_id);
-  EXPECT_TRUE(EndsWith(line, " calls=0 replies_dropped=1")) << line;
+  line = ConnStatsLine(c.h.conn_id);
+  EXPECT_TRUE(line.ends_with(" calls=0 replies_dropped=1")) << line;
 }
 
 TEST_F(CancelTest, WaitingCallIsCountedInStats) {
@@ -110,12 +90,12 @@ TEST_F(CancelTest, WaitingCallIsCountedInStats) {
   ASSERT_TRUE(client.valid());
   BackgroundCall call(client.get(), "q");
   Record m = Expect(srv.get(), LPC_REC_MESSAGE, c.h.conn_id);
-  std::string line = ConnLine(StatsText(), c.h.conn_id);
-  EXPECT_TRUE(EndsWith(line, " calls=1 replies_dropped=0")) << line;
+  std::string line = ConnStatsLine(c.h.conn_id);
+  EXPECT_TRUE(line.ends_with(" calls=1 replies_dropped=0")) << line;
   ASSERT_OK(Reply(srv.get(), c.h.conn_id, m.h.msg_id, "a"));
   EXPECT_OK(call.Wait().err);
-  line = ConnLine(StatsText(), c.h.conn_id);
-  EXPECT_TRUE(EndsWith(line, " calls=0 replies_dropped=0")) << line;
+  line = ConnStatsLine(c.h.conn_id);
+  EXPECT_TRUE(line.ends_with(" calls=0 replies_dropped=0")) << line;
 }
 
 TEST_F(CancelTest, SignalledCallTheServerHadNotReadIsWithdrawn) {

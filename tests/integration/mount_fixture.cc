@@ -282,6 +282,20 @@ std::string MountTest::StatsText() {
   return text;
 }
 
+std::string MountTest::ConnStatsLine(uint64_t conn) {
+  std::string stats = StatsText();
+  std::string prefix = "conn " + std::to_string(conn) + " ";
+  for (size_t start = 0; start < stats.size();) {
+    size_t end = stats.find('\n', start);
+    if (end == std::string::npos) end = stats.size();
+    if (stats.compare(start, prefix.size(), prefix) == 0) {
+      return stats.substr(start, end - start);
+    }
+    start = end + 1;
+  }
+  return {};
+}
+
 bool MountTest::WaitForStats(const std::string& needle) {
   return WaitFor([&] { return StatsText().find(needle) != std::string::npos; });
 }

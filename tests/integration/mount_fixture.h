@@ -58,6 +58,9 @@ class MountTest : public ::testing::Test {
 
   // The text of /.stats.
   std::string StatsText();
+  // The line of /.stats that describes connection `conn`, without its
+  // newline; "" if there is none.
+  std::string ConnStatsLine(uint64_t conn);
 
   // Stops the daemon with `sig` and reaps it; returns its exit status, or
   // 128 + signal if a signal ended it. TearDown then expects it gone.
