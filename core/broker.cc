@@ -4,11 +4,13 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "broker_internal.h"
 #include "context_change.h"
 #include "server_command.h"
+#include "transfer.h"
 
 namespace lpc {
 
@@ -235,7 +237,7 @@ void Broker::Write(Token token, HandleId handle,
     case HandleKind::kServer: {
       ServerPort* port = tables_.FindPort(h->port);
       if (!port) return outbox_.Fail(std::move(write), Error::kBadHandle);
-      return WriteCommand(std::move(write), *port, data);
+      return WriteCommand(std::move(write), *port, data, sender);
     }
     case HandleKind::kClient:
     case HandleKind::kServerConnection: {
@@ -258,10 +260,30 @@ void Broker::Write(Token token, HandleId handle,
 }
 
 void Broker::WriteCommand(std::unique_ptr<WriteRequest> write, ServerPort& port,
-                          std::span<const std::byte> data) {
+                          std::span<const std::byte> data,
+                          const Sender& sender) {
   auto decoded = DecodeServerCommand(data, limits_.max_message);
   if (!decoded) return outbox_.Fail(std::move(write), decoded.error());
   const ServerCommand& cmd = decoded.value();
+  auto [decision, conn] = Decide(port, cmd);
+  switch (decision.action) {
+    case CommandAction::kFail:
+      return outbox_.Fail(std::move(write), decision.error);
+    case CommandAction::kSend:
+      write->message = CommandMessage(cmd, sender);
+      if (cmd.type == LPC_REC_REPLY) {
+        conn->replies().Take(cmd.msg_id);
+        return router_.Reply(std::move(write), *conn);
+      }
+      return router_.Send(std::move(write), *conn, Direction::kToClient);
+    default:
+      ApplyControl(port, conn, cmd, decision.action, decision.error);
+      return outbox_.Written(std::move(write));
+  }
+}
+
+Broker::DecidedCommand Broker::Decide(ServerPort& port,
+                                      const ServerCommand& cmd) {
   Connection* conn = nullptr;
   if (cmd.type != LPC_REC_PORT_OPTIONS) {
     conn = tables_.FindConnection(ConnId(cmd.conn_id));
@@ -271,10 +293,13 @@ void Broker::WriteCommand(std::unique_ptr<WriteRequest> write, ServerPort& port,
   if (conn) {
     target = {true, conn->stage(), conn->replies().Awaits(cmd.msg_id)};
   }
-  CommandDecision decision = DecideServerCommand(cmd, target);
-  switch (decision.action) {
-    case CommandAction::kFail:
-      return outbox_.Fail(std::move(write), decision.error);
+  return {DecideServerCommand(cmd, target), conn};
+}
+
+void Broker::ApplyControl(ServerPort& port, Connection* conn,
+                          const ServerCommand& cmd, CommandAction action,
+                          Error why) {
+  switch (action) {
     case CommandAction::kSetOptions:
       port.set_auto_accept(cmd.flags & LPC_PORT_AUTO_ACCEPT);
       if (port.auto_accept()) {
@@ -283,25 +308,219 @@ void Broker::WriteCommand(std::unique_ptr<WriteRequest> write, ServerPort& port,
                                     port.requests().end());
         for (ConnId id : pending) Accept(*tables_.FindConnection(id));
       }
-      return outbox_.Written(std::move(write));
+      return;
     case CommandAction::kAccept:
-      Accept(*conn);
-      return outbox_.Written(std::move(write));
+      return Accept(*conn);
     case CommandAction::kReject:
-      Reject(*conn, decision.error);
-      return outbox_.Written(std::move(write));
+      return Reject(*conn, why);
+    case CommandAction::kDisconnect:
+      return EndServerSide(*conn, LPC_DISCONNECT_SERVER_CLOSED);
+    case CommandAction::kFail:
+    case CommandAction::kSend:
+      return;  // not controls: the callers handle them
+  }
+}
+
+Message Broker::CommandMessage(const ServerCommand& cmd, const Sender& sender) {
+  Message m;
+  m.sender = sender;
+  m.writer_uid = sender.uid;
+  if (cmd.type == LPC_REC_REPLY) m.id = cmd.msg_id;
+  m.data.assign(cmd.payload.begin(), cmd.payload.end());
+  return m;
+}
+
+Status Broker::ApplyCommand(ServerPort& port, const ServerCommand& cmd,
+                            const Sender& sender) {
+  auto [decision, conn] = Decide(port, cmd);
+  switch (decision.action) {
+    case CommandAction::kFail:
+      return decision.error;
     case CommandAction::kSend:
       if (cmd.type == LPC_REC_REPLY) {
         conn->replies().Take(cmd.msg_id);
-        write->reply_to = cmd.msg_id;
-        write->message.id = cmd.msg_id;
+        return router_.ReplyNow(*conn, CommandMessage(cmd, sender));
       }
-      write->message.data.assign(cmd.payload.begin(), cmd.payload.end());
-      return router_.Send(std::move(write), *conn, Direction::kToClient);
-    case CommandAction::kDisconnect:
-      EndServerSide(*conn, LPC_DISCONNECT_SERVER_CLOSED);
-      return outbox_.Written(std::move(write));
+      return router_.SendNow(*conn, Direction::kToClient,
+                             CommandMessage(cmd, sender));
+    default:
+      ApplyControl(port, conn, cmd, decision.action, decision.error);
+      return Ok{};
   }
+}
+
+// ------------------------------------------------------------ ioctls
+
+void Broker::SetDeadline(Token token, uint32_t timeout_ms) {
+  if (timeout_ms == 0) return;
+  // An entry outlives a request answered earlier: Expire() then finds no
+  // request under its token (tokens are never reused) and drops it.
+  deadlines_.emplace(
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms),
+      token);
+}
+
+void Broker::Call(Token token, HandleId handle,
+                  std::span<const std::byte> buffer, const Writer& writer) {
+  Transaction tx(this);
+  auto decoded = DecodeTransfer(buffer);
+  // LPC_TRANSFER_NO_WAIT: fail EAGAIN rather than wait for queue room.
+  bool nonblock = decoded && (decoded->flags() & LPC_TRANSFER_NO_WAIT);
+  // The room of data[] less the reply's record header.
+  size_t room = decoded ? decoded->room : 0;
+  size_t reply_room = room > sizeof(lpc_record) ? room - sizeof(lpc_record) : 0;
+  auto call = std::make_unique<CallRequest>(token, reply_room, nonblock);
+  Handle* h = tables_.handles.Find(handle);
+  if (!h) return outbox_.Fail(std::move(call), Error::kBadHandle);
+  if (h->kind != HandleKind::kClient) {
+    return outbox_.Fail(std::move(call), Error::kNotTty);
+  }
+  if (!decoded) return outbox_.Fail(std::move(call), decoded.error());
+  const TransferInput& in = decoded.value();
+  if ((in.flags() & ~uint32_t{LPC_TRANSFER_NO_WAIT}) ||
+      in.echo.max_records > 1 || room < 2 * sizeof(lpc_record)) {
+    return outbox_.Fail(std::move(call), Error::kInvalid);
+  }
+  Connection* conn = tables_.FindConnection(h->conn);
+  if (!conn) return outbox_.Fail(std::move(call), Error::kBrokenPipe);
+  constexpr uint32_t kBoth = LPC_CONNECT_READ | LPC_CONNECT_WRITE;
+  if ((conn->connect_flags() & kBoth) != kBoth) {
+    return outbox_.Fail(std::move(call), Error::kBadHandle);
+  }
+  RecordCursor cursor(in.send);
+  auto record = cursor.done()
+                    ? Result<std::span<const std::byte>>(Error::kInvalid)
+                    : cursor.Next();
+  if (!record || !cursor.done()) {
+    return outbox_.Fail(std::move(call), Error::kInvalid);
+  }
+  auto payload = DecodeClientMessage(record.value(), limits_.max_message);
+  if (!payload) return outbox_.Fail(std::move(call), payload.error());
+  call->counts = in.echo;
+  call->message.sender = writer.sender;
+  call->message.writer_uid = writer.sender.uid;
+  call->message.data.assign(payload->begin(), payload->end());
+  call->message.flags =
+      ContextChangeFlags(conn->client(), writer) | LPC_MESSAGE_CALL;
+  SetDeadline(token, in.echo.timeout_ms);
+  router_.Send(std::move(call), *conn, Direction::kToServer);
+}
+
+void Broker::Transfer(Token token, HandleId handle,
+                      std::span<const std::byte> buffer, const Writer& writer) {
+  Transaction tx(this);
+  auto decoded = DecodeTransfer(buffer);
+  size_t room = decoded ? decoded->room : 0;
+  bool no_wait = decoded && (decoded->flags() & LPC_TRANSFER_NO_WAIT);
+  auto receive = std::make_unique<ReceiveRequest>(token, room, no_wait);
+  Handle* h = tables_.handles.Find(handle);
+  if (!h) return outbox_.Fail(std::move(receive), Error::kBadHandle);
+  if (h->kind == HandleKind::kStats) {
+    return outbox_.Fail(std::move(receive), Error::kNotTty);
+  }
+  if (!decoded) return outbox_.Fail(std::move(receive), decoded.error());
+  const TransferInput& in = decoded.value();
+  TransferCounts& counts = receive->counts;
+  counts = in.echo;
+  const bool receiving = !(in.flags() & LPC_TRANSFER_NO_RECEIVE);
+  if (h->kind == HandleKind::kClient) {
+    // The client's open mode: sending needs write, receiving read access.
+    Connection* conn = tables_.FindConnection(h->conn);
+    if (!conn) return outbox_.Fail(std::move(receive), Error::kBrokenPipe);
+    uint32_t mode = conn->connect_flags();
+    if ((!in.send.empty() && !(mode & LPC_CONNECT_WRITE)) ||
+        (receiving && !(mode & LPC_CONNECT_READ))) {
+      return outbox_.Fail(std::move(receive), Error::kBadHandle);
+    }
+  }
+  RecordCursor cursor(in.send);
+  while (!cursor.done()) {
+    auto record = cursor.Next();
+    Status done = record ? SendRecord(*h, record.value(), writer, counts)
+                         : Status(record.error());
+    if (!done) {
+      counts.send_error = done.error();
+      break;
+    }
+    ++counts.sent;
+  }
+  // Nothing took effect: the ioctl fails as a write(2) of it would.
+  if (counts.send_error && counts.sent == 0) {
+    return outbox_.Fail(std::move(receive), *counts.send_error);
+  }
+  if (counts.send_error || !receiving) {
+    Bytes out = TransferOutput(0, 0).Finish(counts);
+    return outbox_.Transferred(std::move(receive), std::move(out));
+  }
+  SetDeadline(token, in.echo.timeout_ms);
+  switch (h->kind) {
+    case HandleKind::kServer: {
+      ServerPort* port = tables_.FindPort(h->port);
+      if (!port) return outbox_.Fail(std::move(receive), Error::kBadHandle);
+      return router_.Receive(std::move(receive), *port);
+    }
+    case HandleKind::kClient:
+    case HandleKind::kServerConnection: {
+      Connection* conn = tables_.FindConnection(h->conn);
+      if (!conn) return outbox_.Fail(std::move(receive), Error::kBadHandle);
+      Direction d = h->kind == HandleKind::kClient ? Direction::kToClient
+                                                   : Direction::kToServer;
+      return router_.Receive(std::move(receive), *conn, d);
+    }
+    case HandleKind::kStats:
+      return;  // refused above
+  }
+}
+
+Status Broker::SendRecord(const Handle& h, std::span<const std::byte> record,
+                          const Writer& writer, TransferCounts& counts) {
+  switch (h.kind) {
+    case HandleKind::kServer: {
+      ServerPort* port = tables_.FindPort(h.port);
+      if (!port) return Error::kBadHandle;
+      auto cmd = DecodeServerCommand(record, limits_.max_message);
+      if (!cmd) return cmd.error();
+      return ApplyCommand(*port, cmd.value(), writer.sender);
+    }
+    case HandleKind::kServerConnection: {
+      // Records of this one connection: its id, or 0 for it.
+      Bytes own(record.begin(), record.end());
+      lpc_record header;
+      std::memcpy(&header, own.data(), sizeof header);
+      if (header.conn_id == 0) header.conn_id = h.conn.value();
+      if (header.conn_id != h.conn.value()) return Error::kInvalid;
+      if (header.type != LPC_REC_SEND && header.type != LPC_REC_REPLY &&
+          header.type != LPC_REC_DISCONNECT) {
+        return Error::kInvalid;
+      }
+      std::memcpy(own.data(), &header, sizeof header);
+      auto cmd = DecodeServerCommand(own, limits_.max_message);
+      if (!cmd) return cmd.error();
+      Connection* conn = tables_.FindConnection(h.conn);
+      ServerPort* port = conn ? tables_.FindPort(conn->port()) : nullptr;
+      if (!port) return Error::kBrokenPipe;  // the server side has ended
+      return ApplyCommand(*port, cmd.value(), writer.sender);
+    }
+    case HandleKind::kClient: {
+      auto payload = DecodeClientMessage(record, limits_.max_message);
+      if (!payload) return payload.error();
+      Connection* conn = tables_.FindConnection(h.conn);
+      if (!conn) return Error::kBrokenPipe;
+      Message m;
+      m.sender = writer.sender;
+      m.writer_uid = writer.sender.uid;
+      m.flags = ContextChangeFlags(conn->client(), writer);
+      m.data.assign(payload->begin(), payload->end());
+      uint64_t id = 0;
+      Status sent =
+          router_.SendNow(*conn, Direction::kToServer, std::move(m), &id);
+      if (sent && counts.sent == 0) counts.first_msg_id = id;
+      return sent;
+    }
+    case HandleKind::kStats:
+      return Error::kNotTty;
+  }
+  return Error::kInvalid;
 }
 
 // ------------------------------------------------------------ ending
@@ -340,6 +559,8 @@ void Broker::EndServerSide(Connection& conn, uint32_t reason) {
     port->records().RemoveMessagesOf(conn.id());
   }
   QueueDisconnect(conn, reason);
+  // No reply will come to a call (lpc.7 "IOCTLS": EPIPE).
+  conn.calls().FailAll(outbox_, Error::kBrokenPipe);
   for (Direction d : {Direction::kToServer, Direction::kToClient}) {
     conn.channel(d).FailWriters(outbox_, Error::kBrokenPipe);
     router_.ServeReaders(conn, d);  // EOF once drained
@@ -427,17 +648,30 @@ void Broker::Release(HandleId handle) {
 
 // ------------------------------------------------------------ waiting
 
-bool Broker::Cancel(Token token) {
+Broker::Cancelled Broker::Cancel(Token token) {
   Transaction tx(this);
   Request* request = registry_.Find(token);
-  if (!request) return false;
-  WaitSite site = request->list()->site();
-  std::unique_ptr<Request> taken = request->list()->Remove(request);
-  AfterUnpark(site, *taken);
-  return true;
+  if (!request) return {};
+  std::unique_ptr<Request> taken = Unpark(*request, Error::kInterrupted);
+  Cancelled result{true, std::nullopt};
+  if (taken->kind() == RequestKind::kReceive) {
+    // A receive whose batch went out reports it rather than failing.
+    auto& receive = static_cast<ReceiveRequest&>(*taken);
+    if (receive.counts.sent > 0) {
+      result.answer = TransferOutput(0, 0).Finish(receive.counts);
+    }
+  }
+  return result;
 }
 
-void Broker::AfterUnpark(const WaitSite& site, Request& request) {
+std::unique_ptr<Request> Broker::Unpark(Request& request, Error why) {
+  WaitSite site = request.list()->site();
+  std::unique_ptr<Request> taken = request.list()->Remove(&request);
+  AfterUnpark(site, *taken, why);
+  return taken;
+}
+
+void Broker::AfterUnpark(const WaitSite& site, Request& request, Error why) {
   Connection* conn = tables_.FindConnection(site.conn);
   if (!conn) return;
   switch (site.place) {
@@ -452,17 +686,35 @@ void Broker::AfterUnpark(const WaitSite& site, Request& request) {
       // A writer behind it may fit now.
       return router_.ServeWriters(*conn, site.direction);
     }
+    case WaitSite::Place::kCalls:
+      return EndCall(*conn, static_cast<CallRequest&>(request), why);
   }
+}
+
+void Broker::EndCall(Connection& conn, CallRequest& call, Error why) {
+  conn.calls().Forget(call);
+  const uint64_t id = call.message.id;
+  if (conn.channel(Direction::kToServer).queue().Withdraw(id)) {
+    // The server never saw it; the record that stood for it goes too.
+    if (ServerPort* port = tables_.FindPort(conn.port());
+        port && !conn.bound()) {
+      port->records().RemoveOneMessageOf(conn.id());
+    }
+    return router_.ServeWriters(conn, Direction::kToServer);
+  }
+  conn.calls().Abandon(id);
+  ServerPort* port = tables_.FindPort(conn.port());
+  // After its DISCONNECT record the server hears nothing more of it.
+  if (!port || conn.notice() >= Notice::kDisconnectQueued) return;
+  uint32_t flags =
+      why == Error::kTimedOut ? LPC_CANCEL_TIMED_OUT : LPC_CANCEL_INTERRUPTED;
+  router_.QueueRecord(*port, {LPC_REC_CANCEL, conn.id(), flags, id});
 }
 
 void Broker::AbortWaiters() {
   Transaction tx(this);
   while (!registry_.empty()) {
-    Request* request = registry_.Any();
-    WaitSite site = request->list()->site();
-    std::unique_ptr<Request> taken = request->list()->Remove(request);
-    AfterUnpark(site, *taken);
-    outbox_.Fail(std::move(taken), Error::kAborted);
+    outbox_.Fail(Unpark(*registry_.Any(), Error::kAborted), Error::kAborted);
   }
 }
 
@@ -479,6 +731,25 @@ void Broker::Expire(std::chrono::steady_clock::time_point now) {
     outbox_.Fail(conn->open_request().PopFront(), Error::kTimedOut);
     Withdraw(*conn);
   }
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    Token token = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    Request* request = registry_.Find(token);
+    if (!request) continue;  // answered before its timeout
+    std::unique_ptr<Request> taken = Unpark(*request, Error::kTimedOut);
+    if (taken->kind() == RequestKind::kReceive) {
+      router_.AnswerEmpty(Downcast<ReceiveRequest>(std::move(taken)),
+                          Error::kTimedOut);
+    } else {
+      outbox_.Fail(std::move(taken), Error::kTimedOut);
+    }
+  }
+}
+
+std::optional<std::chrono::steady_clock::time_point> Broker::NextDeadline() {
+  std::lock_guard lock(mu_);
+  if (deadlines_.empty()) return std::nullopt;
+  return deadlines_.begin()->first;
 }
 
 // ------------------------------------------------------------ poll

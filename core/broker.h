@@ -16,8 +16,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,6 +38,7 @@
 #include "quota.h"
 #include "records.h"
 #include "requests.h"
+#include "server_command.h"
 #include "server_port.h"
 #include "stats_text.h"
 #include "tables.h"
@@ -104,21 +107,43 @@ class Broker {
   // connect (LPC_MESSAGE_*, core/context_change.h).
   void Write(Token token, HandleId handle, std::span<const std::byte> data,
              bool nonblock, const Writer& writer);
+  // --- ioctls (lpc.7 "IOCTLS"), answered through the delegate's
+  // ReplyIoctl or ReplyError. `buffer` is the ioctl's input, whose size
+  // the command gave. The kernel does not pass O_NONBLOCK with an ioctl:
+  // the buffer's LPC_TRANSFER_NO_WAIT says not to wait.
+  // LPC_IOC_CALL: sends one message and waits for the reply to it.
+  void Call(Token token, HandleId handle, std::span<const std::byte> buffer,
+            const Writer& writer);
+  // LPC_IOC_TRANSFER: sends a batch of records, then receives some.
+  void Transfer(Token token, HandleId handle, std::span<const std::byte> buffer,
+                const Writer& writer);
+
   void Release(HandleId handle);
   // Current readiness (POLLIN/POLLOUT/POLLHUP bits). A nonzero `poll` is
   // kept (the previous one dropped) and notified when readiness changes.
   Result<uint32_t> Poll(HandleId handle, PollToken poll);
 
-  // A signal arrived for a waiting request. True if the broker still held
-  // it and has now let go: the caller must answer EINTR itself.
-  bool Cancel(Token token);
+  // A signal arrived for a waiting request. If the broker still held it,
+  // it has let go and the caller must answer it: with `answer` as the
+  // ioctl's output if there is one (a receive whose batch was sent), else
+  // EINTR. The broker cannot answer itself: the caller holds libfuse's
+  // lock of the request, which the delegate's answers take.
+  struct Cancelled {
+    bool held = false;
+    std::optional<Bytes> answer;
+    explicit operator bool() const { return held; }
+  };
+  Cancelled Cancel(Token token);
 
   // The daemon is stopping: every waiting request is answered
   // ECONNABORTED, as the kernel answers those it has not sent yet.
   void AbortWaiters();
 
-  // Fails connection requests whose connect_timeout has passed.
+  // Fails connection requests whose connect_timeout has passed, and
+  // ends the ioctls whose timeout_ms has (ETIMEDOUT).
   void Expire(std::chrono::steady_clock::time_point now);
+  // When Expire() next has an ioctl to end, if it has one.
+  std::optional<std::chrono::steady_clock::time_point> NextDeadline();
 
   // The .stats text (lpc.7 "STATS"): all of it, and what `reader` sees.
   std::string StatsText();
@@ -140,8 +165,15 @@ class Broker {
   // the lock and then delivers the effects the call produced.
   class Transaction;
 
-  // What a request leaving its list early (cancelled, aborted) changes.
-  void AfterUnpark(const WaitSite& site, Request& request);
+  // Takes a parked request out of its list early (a signal, a timeout,
+  // the daemon stopping: `why`) and applies what its going changes.
+  std::unique_ptr<Request> Unpark(Request& request, Error why);
+  void AfterUnpark(const WaitSite& site, Request& request, Error why);
+  // A call ended before its reply: its message is withdrawn if the server
+  // has not read it, else the server gets a CANCEL record (lpc.7 "IOCTLS").
+  void EndCall(Connection& conn, CallRequest& call, Error why);
+  // Remembers when an ioctl with a timeout must end.
+  void SetDeadline(Token token, uint32_t timeout_ms);
 
   // Connecting.
   void Connect(std::unique_ptr<OpenRequest> open, Node& node, int open_flags,
@@ -153,7 +185,28 @@ class Broker {
   void Withdraw(Connection& conn);
   void OpenServerFile(std::unique_ptr<OpenRequest> open, Connection& conn);
   void WriteCommand(std::unique_ptr<WriteRequest> write, ServerPort& port,
-                    std::span<const std::byte> data);
+                    std::span<const std::byte> data, const Sender& sender);
+  // A decoded command of a server: what it does, and the connection it
+  // names (null if none of this port).
+  struct DecidedCommand {
+    CommandDecision decision;
+    Connection* conn = nullptr;
+  };
+  DecidedCommand Decide(ServerPort& port, const ServerCommand& command);
+  // Carries out a decision that sends nothing (options, accept, reject,
+  // disconnect).
+  void ApplyControl(ServerPort& port, Connection* conn,
+                    const ServerCommand& command, CommandAction action,
+                    Error why);
+  // The message a SEND or REPLY command carries.
+  static Message CommandMessage(const ServerCommand& command,
+                                const Sender& sender);
+  // One record of an ioctl's batch, on a handle: takes effect now, or
+  // fails with no effect (lpc.7 "IOCTLS").
+  Status SendRecord(const Handle& handle, std::span<const std::byte> record,
+                    const Writer& writer, TransferCounts& counts);
+  Status ApplyCommand(ServerPort& port, const ServerCommand& command,
+                      const Sender& sender);
 
   // Ending.
   void QueueDisconnect(Connection& conn, uint32_t reason);
@@ -200,6 +253,8 @@ class Broker {
   FolderPaths folder_paths_;
   Tables tables_;
   MessageRouter router_{tables_, outbox_, *delegate_};
+  // When ioctls with a timeout_ms end, if still parked then.
+  std::multimap<std::chrono::steady_clock::time_point, Token> deadlines_;
 };
 
 }  // namespace lpc

@@ -18,7 +18,9 @@ Connection::Connection(ConnId id, PortId port, Caller client,
       to_server_(limits, context, port, id, Direction::kToServer, quota),
       to_client_(limits, context, port, id, Direction::kToClient, quota),
       open_request_(context, {WaitSite::Place::kConnect, port, id}),
-      replies_(limits.reply_window) {}
+      replies_(limits.reply_window),
+      calls_(context, {WaitSite::Place::kCalls, port, id},
+             limits.reply_window) {}
 
 bool ClientGone(Stage stage) {
   switch (stage) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "broker_limits.h"
+#include "call_table.h"
 #include "caller.h"
 #include "channel.h"
 #include "ids.h"
@@ -103,6 +104,8 @@ class Connection {
   }
   WaitQueue<OpenRequest>& open_request() { return open_request_; }
   ReplyWindow& replies() { return replies_; }
+  CallTable& calls() { return calls_; }
+  const CallTable& calls() const { return calls_; }
 
   // The handles that read `d` (and want POLLIN when it gets a message),
   // and those that write it (and want POLLOUT when it gets room).
@@ -147,6 +150,7 @@ class Connection {
   Channel to_client_;
   WaitQueue<OpenRequest> open_request_;  // at most one, while kRequested
   ReplyWindow replies_;
+  CallTable calls_;
   HandleId client_handle_;
   std::vector<HandleId> server_files_;
   bool bound_ = false;

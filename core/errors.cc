@@ -58,6 +58,8 @@ int ToErrno(Error e) {
       return ENOBUFS;
     case Error::kTooManyOpen:
       return EMFILE;
+    case Error::kNotTty:
+      return ENOTTY;
   }
   return EIO;
 }
@@ -116,6 +118,8 @@ const char* Describe(Error e) {
       return "user's queued bytes at quota";
     case Error::kTooManyOpen:
       return "too many open .stats files";
+    case Error::kNotTty:
+      return "no such ioctl for this file";
   }
   return "unknown error";
 }

@@ -35,6 +35,7 @@ enum class Error : uint8_t {
   kQuotaExceeded,      // EDQUOT: a per-user quota is used up (lpcfs.8)
   kNoBuffers,          // ENOBUFS: O_NONBLOCK write over the bytes quota
   kTooManyOpen,        // EMFILE: a user's limit of open .stats files
+  kNotTty,             // ENOTTY: an ioctl this file does not take
 };
 
 // The errno for an error, positive, as fuse_reply_err wants it.

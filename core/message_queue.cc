@@ -33,6 +33,19 @@ Bytes MessageQueue::TakeBytes(size_t max, bool* finished) {
   return out;
 }
 
+bool MessageQueue::Withdraw(uint64_t id) {
+  auto it = std::find_if(messages_.begin(), messages_.end(),
+                         [id](const Message& m) { return m.id == id; });
+  if (it == messages_.end()) return false;
+  if (it == messages_.begin() && head_started()) return false;
+  bytes_ -= it->data.size();
+  if (quota_) {
+    quota_->Release(it->writer_uid, QuotaKind::kBytes, it->data.size());
+  }
+  messages_.erase(it);
+  return true;
+}
+
 void MessageQueue::Clear() {
   if (quota_) {
     for (const Message& m : messages_) {

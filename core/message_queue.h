@@ -47,6 +47,11 @@ class MessageQueue {
   // Up to `max` bytes of the head message. *finished is set when that was
   // the last of it (the message then leaves the queue).
   Bytes TakeBytes(size_t max, bool* finished);
+  // What a reader has not taken yet of the head message.
+  size_t head_left() const { return front().data.size() - head_offset_; }
+  // Takes out message `id` unless a reader has begun it: true if it was
+  // there (lpc.7 "IOCTLS": an ended call withdraws its unread message).
+  bool Withdraw(uint64_t id);
   void Clear();
 
  private:

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "lpc.h"
+#include "transfer.h"
 
 namespace lpc {
 
@@ -65,8 +66,8 @@ void MessageRouter::Send(std::unique_ptr<WriteRequest> write, Connection& conn,
   }
   Channel& channel = conn.channel(direction);
   if (channel.Admits(write->message)) {
-    Deliver(conn, direction, std::move(write->message));
-    return out_.Written(std::move(write));
+    uint64_t id = Deliver(conn, direction, std::move(write->message));
+    return Sent(conn, std::move(write), id);
   }
   uint64_t reply_to = write->reply_to;
   bool parked = false;
@@ -85,6 +86,108 @@ void MessageRouter::Send(std::unique_ptr<WriteRequest> write, Connection& conn,
   if (!parked && reply_to) conn.replies().Restore(reply_to);
 }
 
+void MessageRouter::Sent(Connection& conn, std::unique_ptr<WriteRequest> write,
+                         uint64_t id) {
+  if (write->kind() != RequestKind::kCall)
+    return out_.Written(std::move(write));
+  auto call = Downcast<CallRequest>(std::move(write));
+  call->message.id = id;
+  call->counts.first_msg_id = id;
+  conn.calls().Park(std::move(call));
+}
+
+Status MessageRouter::SendNow(Connection& conn, Direction direction,
+                              Message message, uint64_t* id) {
+  if (!conn.carrying()) return Error::kBrokenPipe;
+  Channel& channel = conn.channel(direction);
+  if (!channel.Admits(message)) {
+    // As for an O_NONBLOCK write (lpc.7 "QUOTAS").
+    return channel.Admits(message.data.size()) ? Error::kNoBuffers
+                                               : Error::kWouldBlock;
+  }
+  uint64_t got = Deliver(conn, direction, std::move(message));
+  if (id) *id = got;
+  return Ok{};
+}
+
+bool MessageRouter::AnswerCall(Connection& conn, const Message& reply) {
+  CallRequest* call = conn.calls().Find(reply.id);
+  if (reply.data.size() > call->reply_room) return false;
+  std::unique_ptr<CallRequest> taken = conn.calls().Take(reply.id);
+  TransferOutput answer(taken->reply_room + sizeof(lpc_record), 1);
+  answer.Add(EncodeRecord(LPC_REC_REPLY, conn.id().value(), reply.id,
+                          reply.sender, 0,
+                          {reply.data.data(), reply.data.size()}));
+  taken->counts.sent = 1;
+  Bytes out = answer.Finish(taken->counts);
+  out_.Transferred(std::move(taken), std::move(out));
+  return true;
+}
+
+void MessageRouter::Reply(std::unique_ptr<WriteRequest> write,
+                          Connection& conn) {
+  uint64_t id = write->message.id;
+  if (conn.calls().Waits(id)) {
+    if (!AnswerCall(conn, write->message)) {
+      conn.replies().Restore(id);
+      return out_.Fail(std::move(write), Error::kMessageTooLong);
+    }
+    return out_.Written(std::move(write));
+  }
+  if (conn.calls().DropReply(id)) return out_.Written(std::move(write));
+  write->reply_to = id;
+  Send(std::move(write), conn, Direction::kToClient);
+}
+
+Status MessageRouter::ReplyNow(Connection& conn, Message reply) {
+  uint64_t id = reply.id;
+  Status done = Ok{};
+  if (conn.calls().Waits(id)) {
+    if (!AnswerCall(conn, reply)) done = Error::kMessageTooLong;
+  } else if (!conn.calls().DropReply(id)) {
+    done = SendNow(conn, Direction::kToClient, std::move(reply));
+  }
+  if (!done) conn.replies().Restore(id);
+  return done;
+}
+
+void MessageRouter::AnswerEmpty(std::unique_ptr<ReceiveRequest> receive,
+                                Error error) {
+  if (receive->counts.sent == 0) return out_.Fail(std::move(receive), error);
+  Bytes out = TransferOutput(0, 0).Finish(receive->counts);
+  out_.Transferred(std::move(receive), std::move(out));
+}
+
+void MessageRouter::Receive(std::unique_ptr<ReceiveRequest> receive,
+                            ServerPort& port) {
+  bool ready = !port.records().empty() && port.readers().empty();
+  if (receive->nonblock && !ready) {
+    return AnswerEmpty(std::move(receive), Error::kWouldBlock);
+  }
+  if (ready) {
+    port.readers().PushBack(std::move(receive));
+  } else if (!Park(std::move(receive), port.readers())) {
+    return;
+  }
+  ServePortReaders(port);
+}
+
+void MessageRouter::Receive(std::unique_ptr<ReceiveRequest> receive,
+                            Connection& conn, Direction direction) {
+  Channel& channel = conn.channel(direction);
+  bool end = !conn.carrying();
+  bool ready = (!channel.queue().empty() || end) && channel.readers().empty();
+  if (receive->nonblock && !ready) {
+    return AnswerEmpty(std::move(receive), Error::kWouldBlock);
+  }
+  if (ready) {
+    channel.readers().PushBack(std::move(receive));
+  } else if (!Park(std::move(receive), channel.readers())) {
+    return;
+  }
+  ServeReaders(conn, direction);
+}
+
 void MessageRouter::QueueRecord(ServerPort& port, RecordEntry entry) {
   bool was_empty = port.records().empty();
   port.records().Push(entry);
@@ -92,77 +195,145 @@ void MessageRouter::QueueRecord(ServerPort& port, RecordEntry entry) {
   if (was_empty && !port.records().empty()) Notify(port.server_handle());
 }
 
+size_t MessageRouter::PayloadOf(const RecordEntry& entry) {
+  // Records leave the queue with their connection, so it exists.
+  Connection& conn = *tables_.FindConnection(entry.conn);
+  if (entry.type == LPC_REC_CONNECT) return conn.connect_info().size();
+  if (entry.type == LPC_REC_MESSAGE) {
+    return conn.channel(Direction::kToServer).queue().front().data.size();
+  }
+  return 0;
+}
+
+Bytes MessageRouter::TakeRecord(ServerPort& port) {
+  const RecordEntry entry = port.records().front();
+  port.records().PopFront();
+  Connection& conn = *tables_.FindConnection(entry.conn);
+  uint64_t id = conn.id().value();
+  switch (entry.type) {
+    case LPC_REC_CONNECT:
+      conn.Advance(Notice::kConnectRead);
+      return EncodeRecord(LPC_REC_CONNECT, id, 0, conn.client().sender,
+                          entry.flags, conn.connect_info());
+    case LPC_REC_MESSAGE: {
+      Channel& channel = conn.channel(Direction::kToServer);
+      bool had_room = channel.HasRoom();
+      Message m = channel.queue().PopFront();
+      conn.replies().Remember(m.id);
+      Bytes record = EncodeRecord(LPC_REC_MESSAGE, id, m.id, m.sender, m.flags,
+                                  {m.data.data(), m.data.size()});
+      MadeRoom(conn, Direction::kToServer, had_room);
+      return record;
+    }
+    case LPC_REC_CANCEL:
+      return EncodeRecord(LPC_REC_CANCEL, id, entry.msg_id, {}, entry.flags,
+                          {});
+    default:  // LPC_REC_DISCONNECT
+      conn.Advance(Notice::kDone);
+      tables_.Touch(conn);
+      return EncodeRecord(LPC_REC_DISCONNECT, id, 0, {}, entry.flags, {});
+  }
+}
+
 void MessageRouter::ServePortReaders(ServerPort& port) {
   RecordQueue& records = port.records();
   while (!records.empty() && !port.readers().empty()) {
-    const RecordEntry entry = records.front();
-    // Records leave the queue with their connection, so it exists.
-    Connection& conn = *tables_.FindConnection(entry.conn);
-    size_t payload = 0;
-    if (entry.type == LPC_REC_CONNECT) payload = conn.connect_info().size();
-    if (entry.type == LPC_REC_MESSAGE) {
-      payload = conn.channel(Direction::kToServer).queue().front().data.size();
-    }
     std::unique_ptr<ReadRequest> read = port.readers().PopFront();
-    if (read->size < sizeof(lpc_record) + payload) {
+    if (read->kind() == RequestKind::kReceive) {
+      AnswerReceive(port, Downcast<ReceiveRequest>(std::move(read)));
+      continue;
+    }
+    if (read->size < sizeof(lpc_record) + PayloadOf(records.front())) {
       // No partial records: the reader learns the buffer is too small and
       // the record waits for the next read.
       out_.Fail(std::move(read), Error::kMessageTooLong);
       continue;
     }
-    records.PopFront();
-    uint64_t id = conn.id().value();
-    switch (entry.type) {
-      case LPC_REC_CONNECT:
-        out_.Data(std::move(read),
-                  EncodeRecord(LPC_REC_CONNECT, id, 0, conn.client().sender,
-                               entry.flags, conn.connect_info()));
-        conn.Advance(Notice::kConnectRead);
-        break;
-      case LPC_REC_MESSAGE: {
-        Channel& channel = conn.channel(Direction::kToServer);
-        bool had_room = channel.HasRoom();
-        Message m = channel.queue().PopFront();
-        out_.Data(std::move(read),
-                  EncodeRecord(LPC_REC_MESSAGE, id, m.id, m.sender, m.flags,
-                               {m.data.data(), m.data.size()}));
-        conn.replies().Remember(m.id);
-        MadeRoom(conn, Direction::kToServer, had_room);
-        break;
-      }
-      case LPC_REC_DISCONNECT:
-        out_.Data(std::move(read),
-                  EncodeRecord(LPC_REC_DISCONNECT, id, 0, {}, entry.flags, {}));
-        conn.Advance(Notice::kDone);
-        tables_.Touch(conn);
-        break;
-    }
+    out_.Data(std::move(read), TakeRecord(port));
   }
+}
+
+void MessageRouter::AnswerReceive(ServerPort& port,
+                                  std::unique_ptr<ReceiveRequest> receive) {
+  TransferOutput answer(receive->size, receive->counts.max_records);
+  // Taking a record may let a writer in, which queues another record:
+  // the loop takes that too while it fits.
+  while (!port.records().empty() &&
+         answer.Fits(PayloadOf(port.records().front()))) {
+    answer.Add(TakeRecord(port));
+  }
+  if (answer.count() == 0) {
+    // The record stays for a reader with a larger buffer.
+    return AnswerEmpty(std::move(receive), Error::kMessageTooLong);
+  }
+  Bytes out = answer.Finish(receive->counts);
+  out_.Transferred(std::move(receive), std::move(out));
+}
+
+void MessageRouter::AnswerReceive(Connection& conn, Direction direction,
+                                  std::unique_ptr<ReceiveRequest> receive,
+                                  bool* made_room) {
+  MessageQueue& queue = conn.channel(direction).queue();
+  if (queue.empty()) {
+    // Ready with an empty queue: the connection has ended.
+    return AnswerEmpty(std::move(receive), Error::kBrokenPipe);
+  }
+  TransferOutput answer(receive->size, receive->counts.max_records);
+  const uint64_t conn_id = conn.id().value();
+  while (!queue.empty() && answer.Fits(queue.head_left())) {
+    const Message& head = queue.front();
+    uint32_t flags = head.flags;
+    if (queue.head_started()) flags |= LPC_MESSAGE_CONTINUED;
+    Sender sender = head.sender;
+    uint64_t id = head.id;
+    bool finished = false;
+    Bytes data = queue.TakeBytes(queue.head_left(), &finished);
+    *made_room = true;
+    if (direction == Direction::kToServer) conn.replies().Remember(id);
+    answer.Add(EncodeRecord(LPC_REC_MESSAGE, conn_id, id, sender, flags,
+                            {data.data(), data.size()}));
+  }
+  if (answer.count() == 0) {
+    return AnswerEmpty(std::move(receive), Error::kMessageTooLong);
+  }
+  Bytes out = answer.Finish(receive->counts);
+  out_.Transferred(std::move(receive), std::move(out));
 }
 
 void MessageRouter::ServeReaders(Connection& conn, Direction direction) {
   Channel& channel = conn.channel(direction);
   bool had_room = channel.HasRoom();
-  if (channel.ServeReaders(out_, !conn.carrying())) {
-    MadeRoom(conn, direction, had_room);
+  bool end = !conn.carrying();
+  bool made_room = false;
+  // Reads and receives wait in one queue, served in order.
+  while (!channel.readers().empty() && (!channel.queue().empty() || end)) {
+    std::unique_ptr<ReadRequest> read = channel.readers().PopFront();
+    if (read->kind() == RequestKind::kReceive) {
+      AnswerReceive(conn, direction, Downcast<ReceiveRequest>(std::move(read)),
+                    &made_room);
+    } else {
+      channel.AnswerRead(out_, std::move(read), &made_room);
+    }
   }
+  if (made_room) MadeRoom(conn, direction, had_room);
 }
 
 void MessageRouter::ServeWriters(Connection& conn, Direction direction) {
   Channel& channel = conn.channel(direction);
   if (!conn.carrying()) return channel.FailWriters(out_, Error::kBrokenPipe);
   while (std::unique_ptr<WriteRequest> w = channel.TakeFittingWriter()) {
-    Deliver(conn, direction, std::move(w->message));
-    out_.Written(std::move(w));
+    uint64_t id = Deliver(conn, direction, std::move(w->message));
+    Sent(conn, std::move(w), id);
   }
 }
 
 // Wakes a waiting reader first (before the caller answers the writer: the
 // reader is the one a round trip waits for), else tells poll.
-void MessageRouter::Deliver(Connection& conn, Direction direction,
-                            Message message) {
+uint64_t MessageRouter::Deliver(Connection& conn, Direction direction,
+                                Message message) {
   Channel& channel = conn.channel(direction);
   if (direction == Direction::kToServer) message.id = conn.NextMessageId();
+  const uint64_t id = message.id;
   bool was_empty = channel.queue().empty();
   channel.queue().Push(std::move(message));
   if (direction == Direction::kToServer && !conn.bound()) {
@@ -170,10 +341,11 @@ void MessageRouter::Deliver(Connection& conn, Direction direction,
     // connections stop carrying when it closes.
     QueueRecord(*tables_.FindPort(conn.port()),
                 {LPC_REC_MESSAGE, conn.id(), 0});
-    return;
+    return id;
   }
   ServeReaders(conn, direction);
   if (was_empty && !channel.queue().empty()) Notify(conn.Readers(direction));
+  return id;
 }
 
 void MessageRouter::MadeRoom(Connection& conn, Direction direction,

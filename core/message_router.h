@@ -28,9 +28,32 @@ class MessageRouter {
   void ReadMessages(std::unique_ptr<ReadRequest> read, Connection& conn,
                     Direction direction);
   // Sends a message in `direction`: at once if it is admitted, else it
-  // waits for room (or fails EAGAIN without waiting).
+  // waits for room (or fails EAGAIN without waiting). A call, once its
+  // message is out, waits in the connection's CallTable for the reply.
   void Send(std::unique_ptr<WriteRequest> write, Connection& conn,
             Direction direction);
+  // Sends a message of an ioctl's batch, which never waits (lpc.7
+  // "IOCTLS"): kWouldBlock or kNoBuffers if it does not fit now. On
+  // success *id is the message's id.
+  Status SendNow(Connection& conn, Direction direction, Message message,
+                 uint64_t* id = nullptr);
+  // A server's reply to client message `msg_id`, which the caller has
+  // taken from the reply window: to the call that waits for it, dropped
+  // if that call has ended, else queued to the client like a send (and
+  // then may wait, as `write` says). Answers `write` either way.
+  void Reply(std::unique_ptr<WriteRequest> write, Connection& conn);
+  // The same for a reply in an ioctl's batch, which never waits.
+  Status ReplyNow(Connection& conn, Message reply);
+
+  // The receive part of LPC_IOC_TRANSFER on a server handle and on one
+  // direction of a connection: as many whole records as fit, once there
+  // is at least one.
+  void Receive(std::unique_ptr<ReceiveRequest> receive, ServerPort& port);
+  void Receive(std::unique_ptr<ReceiveRequest> receive, Connection& conn,
+               Direction direction);
+  // Answers a receive that got no record: with its counts if its send
+  // part did something, else with `error`.
+  void AnswerEmpty(std::unique_ptr<ReceiveRequest> receive, Error error);
 
   // Queues a record on the server handle and serves its readers.
   void QueueRecord(ServerPort& port, RecordEntry entry);
@@ -42,9 +65,10 @@ class MessageRouter {
   void ServeWriters(Connection& conn, Direction direction);
 
   // Parks a request, unless its caller was interrupted already (then it
-  // is answered EINTR). False if it was not parked.
-  template <class R>
-  bool Park(std::unique_ptr<R> request, WaitQueue<R>& queue);
+  // is answered EINTR, or a receive with its counts). False if it was not
+  // parked.
+  template <class R, class Q>
+  bool Park(std::unique_ptr<R> request, WaitQueue<Q>& queue);
 
   // Wakes pollers of these handles.
   void Notify(HandleId handle);
@@ -52,7 +76,21 @@ class MessageRouter {
 
  private:
   void ServePortReaders(ServerPort& port);
-  void Deliver(Connection& conn, Direction direction, Message message);
+  // The record at the head of the port's queue, taken out: its bytes, and
+  // what reading it changes.
+  Bytes TakeRecord(ServerPort& port);
+  size_t PayloadOf(const RecordEntry& entry);
+  void AnswerReceive(ServerPort& port, std::unique_ptr<ReceiveRequest> receive);
+  void AnswerReceive(Connection& conn, Direction direction,
+                     std::unique_ptr<ReceiveRequest> receive, bool* made_room);
+  // Queues a message; returns the id it got (the client's messages are
+  // numbered as they are queued).
+  uint64_t Deliver(Connection& conn, Direction direction, Message message);
+  // A write whose message is out: answered, or a call set to wait.
+  void Sent(Connection& conn, std::unique_ptr<WriteRequest> write, uint64_t id);
+  // A reply goes to its waiting call: false if the call has no room for
+  // it (EMSGSIZE for the server).
+  bool AnswerCall(Connection& conn, const Message& reply);
   // A message of `direction` was read to its end.
   void MadeRoom(Connection& conn, Direction direction, bool had_room);
 
@@ -61,12 +99,17 @@ class MessageRouter {
   BrokerDelegate& delegate_;
 };
 
-template <class R>
-bool MessageRouter::Park(std::unique_ptr<R> request, WaitQueue<R>& queue) {
+template <class R, class Q>
+bool MessageRouter::Park(std::unique_ptr<R> request, WaitQueue<Q>& queue) {
   // Asked under the broker's lock: an interrupt that comes after this
   // finds the request through Broker::Cancel(), which takes the lock too.
   if (delegate_.Interrupted(request->token())) {
-    out_.Fail(std::move(request), Error::kInterrupted);
+    if (request->kind() == RequestKind::kReceive) {
+      AnswerEmpty(Downcast<ReceiveRequest>(std::move(request)),
+                  Error::kInterrupted);
+    } else {
+      out_.Fail(std::move(request), Error::kInterrupted);
+    }
     return false;
   }
   queue.PushBack(std::move(request));

@@ -20,6 +20,10 @@ void Outbox::Fail(std::unique_ptr<Request> request, Error error) {
   effects_.push_back(ReplyError{request->token(), error});
 }
 
+void Outbox::Transferred(std::unique_ptr<Request> request, Bytes out) {
+  effects_.push_back(ReplyIoctl{request->token(), std::move(out)});
+}
+
 void Outbox::NotifyPoll(PollToken poll) {
   if (poll) effects_.push_back(Notify{poll});
 }
@@ -49,6 +53,8 @@ std::vector<HandleId> Outbox::Deliver(Batch batch, BrokerDelegate& d) {
             d.ReplyWritten(e.token, e.count);
           } else if constexpr (std::is_same_v<E, ReplyError>) {
             d.ReplyError(e.token, e.error);
+          } else if constexpr (std::is_same_v<E, ReplyIoctl>) {
+            d.ReplyIoctl(e.token, {e.out.data(), e.out.size()});
           } else if constexpr (std::is_same_v<E, Notify>) {
             d.NotifyPoll(e.poll);
           } else {

@@ -38,6 +38,9 @@ class BrokerDelegate {
   virtual void ReplyData(Token token, std::span<const std::byte> data) = 0;
   virtual void ReplyWritten(Token token, size_t count) = 0;
   virtual void ReplyError(Token token, Error error) = 0;
+  // The answer of an ioctl (a call or a receive): its output buffer, an
+  // lpc_transfer header and the records after it.
+  virtual void ReplyIoctl(Token token, std::span<const std::byte> out) = 0;
   virtual void NotifyPoll(PollToken poll) = 0;
   // The broker no longer needs this poll handle: free it.
   virtual void DropPoll(PollToken poll) = 0;
@@ -50,6 +53,8 @@ class Outbox {
   void Data(std::unique_ptr<ReadRequest> request, Bytes data);
   void Written(std::unique_ptr<WriteRequest> request);
   void Fail(std::unique_ptr<Request> request, Error error);
+  // A call or a receive, answered with its lpc_transfer output.
+  void Transferred(std::unique_ptr<Request> request, Bytes out);
   void NotifyPoll(PollToken poll);
   void DropPoll(PollToken poll);
 
@@ -69,6 +74,10 @@ class Outbox {
     Token token;
     Error error;
   };
+  struct ReplyIoctl {
+    Token token;
+    Bytes out;
+  };
   struct Notify {
     PollToken poll;
   };
@@ -76,7 +85,7 @@ class Outbox {
     PollToken poll;
   };
   using Effect = std::variant<ReplyOpen, ReplyData, ReplyWritten, ReplyError,
-                              Notify, Drop>;
+                              ReplyIoctl, Notify, Drop>;
   using Batch = std::vector<Effect>;
 
   // Everything collected so far, emptying the outbox.

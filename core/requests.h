@@ -16,8 +16,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 
+#include "errors.h"
 #include "ids.h"
 #include "message_queue.h"
 
@@ -26,7 +28,10 @@ namespace lpc {
 class Outbox;
 class WaitList;
 
-enum class RequestKind : uint8_t { kOpen, kRead, kWrite };
+// kCall and kReceive are the two ioctls (lpc.7 "IOCTLS"): a call is a
+// write that then waits for its reply; a receive is a read that returns
+// whole records framed in an lpc_transfer buffer.
+enum class RequestKind : uint8_t { kOpen, kRead, kWrite, kCall, kReceive };
 
 class Request {
  public:
@@ -61,25 +66,59 @@ struct OpenRequest final : Request {
 // buffer spans more pages than a FUSE request carries into several reads,
 // each at the offset where the previous one ended, and goes on while each
 // comes back full (see Broker::Read); `offset` tells those parts apart.
-struct ReadRequest final : Request {
+struct ReadRequest : Request {
   ReadRequest(Token token, size_t size, uint64_t offset, bool nonblock)
-      : Request(token, RequestKind::kRead),
-        size(size),
-        offset(offset),
-        nonblock(nonblock) {}
+      : ReadRequest(token, RequestKind::kRead, size, offset, nonblock) {}
   size_t size;
   uint64_t offset;
   bool nonblock;
+
+ protected:
+  ReadRequest(Token token, RequestKind kind, size_t size, uint64_t offset,
+              bool nonblock)
+      : Request(token, kind), size(size), offset(offset), nonblock(nonblock) {}
+};
+
+// What the send part of an ioctl did, reported in its lpc_transfer header,
+// and the header's input fields, handed back as they came (lpc.7 "IOCTLS").
+struct TransferCounts {
+  uint32_t sent = 0;                // records that took effect
+  std::optional<Error> send_error;  // why record number `sent` did not
+  uint64_t first_msg_id = 0;
+  uint32_t flags = 0, timeout_ms = 0, send_length = 0, max_records = 0;
+};
+
+// The receive part of LPC_IOC_TRANSFER: waits in the same queues as a
+// read(2) and takes whole records, as many as `size` bytes of data[] and
+// `max_records` allow. `counts` is the send part, done before it waited.
+struct ReceiveRequest final : ReadRequest {
+  ReceiveRequest(Token token, size_t size, bool nonblock)
+      : ReadRequest(token, RequestKind::kReceive, size, 0, nonblock) {}
+  TransferCounts counts;  // counts.max_records: 0 is no limit
 };
 
 // write(2): a message, or a record of a server handle.
-struct WriteRequest final : Request {
+struct WriteRequest : Request {
   WriteRequest(Token token, size_t count, bool nonblock)
-      : Request(token, RequestKind::kWrite), count(count), nonblock(nonblock) {}
+      : WriteRequest(token, RequestKind::kWrite, count, nonblock) {}
   size_t count;           // what the write returns once it has taken effect
   bool nonblock;          // fail with EAGAIN rather than wait for room
   Message message;        // the message to deliver
   uint64_t reply_to = 0;  // LPC_REC_REPLY: the client message answered
+
+ protected:
+  WriteRequest(Token token, RequestKind kind, size_t count, bool nonblock)
+      : Request(token, kind), count(count), nonblock(nonblock) {}
+};
+
+// LPC_IOC_CALL: a client message that waits, first for room like a write,
+// then in its connection's CallTable for the reply to its message id.
+struct CallRequest final : WriteRequest {
+  CallRequest(Token token, size_t reply_room, bool nonblock)
+      : WriteRequest(token, RequestKind::kCall, 0, nonblock),
+        reply_room(reply_room) {}
+  size_t reply_room;      // the longest reply payload the caller can take
+  TransferCounts counts;  // of its answer; first_msg_id once it is sent
 };
 
 // Finds parked requests by token. Only WaitList changes it.
@@ -104,6 +143,7 @@ struct WaitSite {
     kRecords,  // readers of a server handle
     kReaders,  // readers of one direction of a connection
     kWriters,  // writers waiting for room in one direction
+    kCalls,    // calls of a connection waiting for their replies
   };
   Place place;
   PortId port;

@@ -25,6 +25,14 @@ void RecordQueue::RemoveAllOf(ConnId conn) {
                 [conn](const RecordEntry& e) { return e.conn == conn; });
 }
 
+void RecordQueue::RemoveOneMessageOf(ConnId conn) {
+  auto it = std::find_if(entries_.rbegin(), entries_.rend(),
+                         [conn](const RecordEntry& e) {
+                           return e.type == LPC_REC_MESSAGE && e.conn == conn;
+                         });
+  if (it != entries_.rend()) entries_.erase(std::next(it).base());
+}
+
 ServerPort::ServerPort(PortId id, NodeId node, HandleId server_handle,
                        WaitContext context)
     : id_(id),

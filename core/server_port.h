@@ -25,9 +25,10 @@ class Connection;
 // connection's client-to-server channel, where the message itself waits,
 // so the channel is the one place that counts the client's messages.
 struct RecordEntry {
-  uint32_t type = 0;  // LPC_REC_CONNECT, LPC_REC_MESSAGE, LPC_REC_DISCONNECT
+  uint32_t type = 0;  // LPC_REC_CONNECT, _MESSAGE, _DISCONNECT or _CANCEL
   ConnId conn;
   uint32_t flags = 0;
+  uint64_t msg_id = 0;  // LPC_REC_CANCEL: the call that ended
 };
 
 class RecordQueue {
@@ -41,6 +42,9 @@ class RecordQueue {
   void RemoveMessagesOf(ConnId conn);
   // The connection is gone: nothing of it is left to read.
   void RemoveAllOf(ConnId conn);
+  // One of its messages was withdrawn: one MESSAGE record fewer stands
+  // for its channel's messages (any one: they name no message).
+  void RemoveOneMessageOf(ConnId conn);
 
  private:
   std::deque<RecordEntry> entries_;

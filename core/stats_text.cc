@@ -29,14 +29,16 @@ std::string ConnHead(uint64_t id) {
 }
 
 std::string ConnTail(const ConnectionRow& c) {
-  char buf[256];
+  char buf[512];
   std::snprintf(buf, sizeof buf,
                 " state=%s client_pid=%u client_uid=%u client_caps=0x%llx "
-                "to_server=%zu/%zu to_client=%zu/%zu bound=%d\n",
+                "to_server=%zu/%zu to_client=%zu/%zu bound=%d calls=%zu "
+                "replies_dropped=%llu\n",
                 c.state, c.client_pid, c.client_uid,
                 static_cast<unsigned long long>(c.client_caps),
                 c.to_server_messages, c.to_server_bytes, c.to_client_messages,
-                c.to_client_bytes, c.bound ? 1 : 0);
+                c.to_client_bytes, c.bound ? 1 : 0, c.calls,
+                static_cast<unsigned long long>(c.replies_dropped));
   return buf;
 }
 
@@ -192,6 +194,8 @@ StatsSnapshot RenderStats(Tables& tables, Namespace& names,
       c.to_client_messages = down.count();
       c.to_client_bytes = down.bytes();
       c.bound = conn->bound();
+      c.calls = conn->calls().size();
+      c.replies_dropped = conn->calls().replies_dropped();
       row.conns.push_back(c);
     }
     AddPortLines(out, std::move(path), row);

@@ -26,6 +26,8 @@ struct ConnectionRow {
   size_t to_server_messages = 0, to_server_bytes = 0;
   size_t to_client_messages = 0, to_client_bytes = 0;
   bool bound = false;
+  size_t calls = 0;              // calls waiting for their replies
+  uint64_t replies_dropped = 0;  // replies to calls that had ended
 };
 
 struct PortRow {

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 
 #include "kernel_replies.h"
 
@@ -21,16 +22,39 @@ ExpiryTimer::~ExpiryTimer() {
   thread_.join();
 }
 
+void ExpiryTimer::Wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
 void ExpiryTimer::Run() {
+  using Clock = std::chrono::steady_clock;
   std::unique_lock lock(mu_);
   while (!stop_) {
-    cv_.wait_for(lock, std::chrono::milliseconds(200));
+    // Connect timeouts are whole seconds: a coarse tick serves them. An
+    // ioctl's timeout_ms wants its own moment, which the broker knows.
+    Clock::time_point until = Clock::now() + std::chrono::milliseconds(200);
+    lock.unlock();
+    std::optional<Clock::time_point> next;
+    try {
+      next = broker_->NextDeadline();
+    } catch (const std::exception&) {
+    }
+    lock.lock();
+    if (next && *next < until) until = *next;
+    cv_.wait_until(lock, until, [this] { return stop_ || woken_; });
     if (stop_) break;
+    woken_ = false;
+    // Woken early for a new deadline: look again at the earliest.
+    if (Clock::now() < until) continue;
     lock.unlock();
     try {
       broker_->Expire(std::chrono::steady_clock::now());
     } catch (const std::exception& e) {
-      fuse_log(FUSE_LOG_ERR, "lpcfs: connect timeouts: %s\n", e.what());
+      fuse_log(FUSE_LOG_ERR, "lpcfs: timeouts: %s\n", e.what());
     }
     lock.lock();
   }
@@ -61,7 +85,7 @@ void Daemon::OnInterrupt(fuse_req_t req, void* data) {
   Daemon& d = Of(req);
   Token token(reinterpret_cast<uintptr_t>(data));
   d.requests_.MarkInterrupted(token);
-  bool cancelled = false;
+  Broker::Cancelled cancelled;
   try {
     cancelled = d.broker_.Cancel(token);
   } catch (const std::exception& e) {
@@ -69,7 +93,14 @@ void Daemon::OnInterrupt(fuse_req_t req, void* data) {
     return;  // the broker keeps the request and answers it later
   }
   if (!cancelled) return;  // answered already, or about to be
-  if (fuse_req_t r = d.requests_.Take(token)) fuse_reply_err(r, EINTR);
+  fuse_req_t r = d.requests_.Take(token);
+  if (!r) return;
+  if (cancelled.answer) {
+    // An ioctl whose batch took effect: it reports that, not EINTR.
+    fuse_reply_ioctl(r, 0, cancelled.answer->data(), cancelled.answer->size());
+  } else {
+    fuse_reply_err(r, EINTR);
+  }
 }
 
 void Daemon::Abandon(Token token, int err) noexcept {
@@ -111,6 +142,15 @@ void Daemon::ReplyWritten(Token token, size_t count) {
 
 void Daemon::ReplyError(Token token, Error error) {
   if (fuse_req_t req = Claim(token)) fuse_reply_err(req, ToErrno(error));
+}
+
+void Daemon::ReplyIoctl(Token token, std::span<const std::byte> out) {
+  if (fuse_req_t req = Claim(token))
+    fuse_reply_ioctl(req, 0, out.data(), out.size());
+}
+
+void Daemon::DeadlineAdded() {
+  if (expiry_) expiry_->Wake();
 }
 
 void Daemon::NotifyPoll(PollToken poll) {

@@ -34,6 +34,9 @@ class ExpiryTimer {
  public:
   explicit ExpiryTimer(Broker* broker);
   ~ExpiryTimer();
+  // An ioctl with a timeout was handed to the broker: its deadline may be
+  // earlier than the one the timer waits for.
+  void Wake();
 
  private:
   void Run();
@@ -41,6 +44,7 @@ class ExpiryTimer {
   std::mutex mu_;  // a leaf lock, released before calling the broker
   std::condition_variable cv_;
   bool stop_ = false;
+  bool woken_ = false;
   std::thread thread_;
 };
 
@@ -68,6 +72,8 @@ class Daemon final : public BrokerDelegate {
 
   void StartExpiryTimer();
   void StopExpiryTimer();
+  // After the broker took an ioctl with a timeout_ms.
+  void DeadlineAdded();
 
   // BrokerDelegate.
   bool Interrupted(Token token) override;
@@ -75,6 +81,7 @@ class Daemon final : public BrokerDelegate {
   void ReplyData(Token token, std::span<const std::byte> data) override;
   void ReplyWritten(Token token, size_t count) override;
   void ReplyError(Token token, Error error) override;
+  void ReplyIoctl(Token token, std::span<const std::byte> out) override;
   void NotifyPoll(PollToken poll) override;
   void DropPoll(PollToken poll) override;
 

@@ -2,9 +2,14 @@
 // Open, read and write may wait: the broker answers them through the
 // Daemon, now or later, and a signal cancels them (Daemon::Defer).
 #include <fcntl.h>
+#include <sys/ioctl.h>
+
+#include <cstring>
+#include <span>
 
 #include "attributes.h"
 #include "kernel_replies.h"
+#include "lpc.h"
 #include "operations.h"
 
 namespace lpc::ops {
@@ -107,10 +112,45 @@ void Fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) {
   fuse_reply_err(req, 0);
 }
 
-// lpc.7 "Unsupported operations": no ioctl interface in this version.
-void Ioctl(fuse_req_t req, fuse_ino_t, unsigned int, void*, fuse_file_info*,
-           unsigned, const void*, size_t, size_t) {
-  fuse_reply_err(req, ENOTTY);
+// The call and transfer ioctls (lpc.7 "IOCTLS"). The kernel passes only
+// restricted ioctls to FUSE: it has copied in the buffer the command's
+// size field names, and copies out as much of our answer. Its request
+// carries no file flags, so O_NONBLOCK cannot reach here: the buffer's
+// LPC_TRANSFER_NO_WAIT says it instead.
+// Whether an ioctl's lpc_transfer asks for a timeout.
+bool HasTimeout(std::span<const std::byte> buffer) {
+  lpc_transfer header;
+  if (buffer.size() < sizeof header) return false;
+  std::memcpy(&header, buffer.data(), sizeof header);
+  return header.timeout_ms != 0;
+}
+
+void Ioctl(fuse_req_t req, fuse_ino_t, unsigned int cmd, void*,
+           fuse_file_info* fi, unsigned flags, const void* in_buf,
+           size_t in_bufsz, size_t out_bufsz) {
+  const unsigned nr = _IOC_NR(cmd);
+  const size_t size = _IOC_SIZE(cmd);
+  bool ours =
+      _IOC_TYPE(cmd) == LPC_IOC_MAGIC &&
+      _IOC_DIR(cmd) == (_IOC_READ | _IOC_WRITE) &&
+      (nr == _IOC_NR(LPC_IOC_CALL(0)) || nr == _IOC_NR(LPC_IOC_TRANSFER(0))) &&
+      !(flags & FUSE_IOCTL_DIR);
+  if (!ours) return (void)fuse_reply_err(req, ENOTTY);
+  if (in_bufsz != size || out_bufsz != size) {
+    return (void)fuse_reply_err(req, EINVAL);
+  }
+  HandleId handle(fi->fh);
+  std::span<const std::byte> buffer(static_cast<const std::byte*>(in_buf),
+                                    in_bufsz);
+  GuardedDeferred(req, [&](Daemon& d, Token token) {
+    Writer writer = d.identities().WriterOf(*fuse_req_ctx(req));
+    if (nr == _IOC_NR(LPC_IOC_CALL(0))) {
+      d.broker().Call(token, handle, buffer, writer);
+    } else {
+      d.broker().Transfer(token, handle, buffer, writer);
+    }
+    if (HasTimeout(buffer)) d.DeadlineAdded();
+  });
 }
 
 }  // namespace

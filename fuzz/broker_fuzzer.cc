@@ -351,6 +351,15 @@ class FakeAdapter : public BrokerDelegate {
     answers_.push_back(
         {std::move(p), Reply(std::in_place_type<size_t>, count)});
   }
+  void ReplyIoctl(Token t, std::span<const std::byte> out) override {
+    const Pending* live = Find(t);
+    CHECK(live && (live->kind == RequestKind::kCall ||
+                   live->kind == RequestKind::kReceive),
+          "ReplyIoctl for token %llu, which is no ioctl",
+          static_cast<unsigned long long>(t.value()));
+    Pending p = Take(t, std::nullopt, "ReplyIoctl");
+    answers_.push_back({std::move(p), Bytes(out.begin(), out.end())});
+  }
   void ReplyError(Token t, Error e) override {
     CHECK(e != Error::kAborted || aborting,
           "ECONNABORTED for token %llu outside AbortWaiters()",

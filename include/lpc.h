@@ -173,7 +173,8 @@ struct lpc_connect_process {
  * return data[] holds one LPC_REC_REPLY record: msg_id is the call's
  * message id, pid/uid/gid name the server's writer. The reply's payload
  * may be at most size - 96 bytes (a longer reply fails EMSGSIZE for the
- * server, which may retry). Sending waits for room unless O_NONBLOCK.
+ * server, which may retry). Sending waits for room unless flags has
+ * LPC_TRANSFER_NO_WAIT (the kernel does not pass O_NONBLOCK to ioctls).
  * Errors: ENOTTY (not a client port), EBADF (opened without read and
  * write), EINVAL (malformed), EMSGSIZE, EAGAIN, EPIPE (the server side
  * ended), EINTR (a signal; the server, if it had read the message, gets
@@ -191,7 +192,7 @@ struct lpc_connect_process {
  * handle yields the records read() yields; .conn/ID and the client port
  * LPC_REC_MESSAGE records (on the client port msg_id is the message
  * replied to, 0 for LPC_REC_SEND). Receiving waits for one record unless
- * O_NONBLOCK or LPC_TRANSFER_NO_WAIT. Errors: ENOTTY, EBADF, EINVAL,
+ * LPC_TRANSFER_NO_WAIT. Errors: ENOTTY, EBADF, EINVAL,
  * EMSGSIZE (the first record to receive does not fit; it stays queued),
  * EAGAIN, EPIPE, EINTR, ETIMEDOUT, and the errno of a first record that
  * fails (write(2) of the server handle, lpc.7). */

@@ -92,18 +92,21 @@ TEST_F(StatsTest, ShowsPortsAndTheirConnections) {
       "port /dir/inner owner=0 group=0 mode=0600 auto_accept=1 pending=0 "
       "connections=0 records=0",
       LineStarting(text, "port /dir/inner "));
-  EXPECT_EQ("conn " + ida + " port=/svc state=open client_pid=" +
-                std::to_string(a) + " client_uid=0 client_caps=" + OwnCaps() +
-                " to_server=2/11 to_client=1/3 bound=0",
-            LineStarting(text, "conn " + ida + " "));
+  EXPECT_EQ(
+      "conn " + ida + " port=/svc state=open client_pid=" + std::to_string(a) +
+          " client_uid=0 client_caps=" + OwnCaps() +
+          " to_server=2/11 to_client=1/3 bound=0 calls=0 replies_dropped=0",
+      LineStarting(text, "conn " + ida + " "));
   uint64_t idb = 0;
   for (const std::string& line : Lines(text)) {
     if (line.find(" state=pending ") == std::string::npos) continue;
     idb = std::stoull(line.substr(5));
     EXPECT_TRUE(std::regex_match(
         line, std::regex("conn [0-9]+ port=/svc state=pending client_pid=" +
-                         std::to_string(b) + " client_uid=0 client_caps=" +
-                         OwnCaps() + " to_server=0/0 to_client=0/0 bound=0")))
+                         std::to_string(b) +
+                         " client_uid=0 client_caps=" + OwnCaps() +
+                         " to_server=0/0 to_client=0/0 bound=0 calls=0 "
+                         "replies_dropped=0")))
         << line;
   }
   EXPECT_NE(0u, idb) << "no pending connection in\n" << text;
@@ -116,7 +119,7 @@ TEST_F(StatsTest, ShowsPortsAndTheirConnections) {
       "conn [0-9]+ port=(/[^ ]*|\\(unlinked\\)) state=(pending|open|closed) "
       "client_pid=[0-9]+ client_uid=[0-9]+ client_caps=0x[0-9a-f]+ "
       "to_server=[0-9]+/[0-9]+ "
-      "to_client=[0-9]+/[0-9]+ bound=[01]");
+      "to_client=[0-9]+/[0-9]+ bound=[01] calls=[0-9]+ replies_dropped=[0-9]+");
   std::regex user_re(
       "user [0-9]+ ports=[0-9]+ connections=[0-9]+ served=[0-9]+ "
       "pending=[0-9]+ bytes=[0-9]+ folders=[0-9]+");
@@ -131,10 +134,11 @@ TEST_F(StatsTest, ShowsPortsAndTheirConnections) {
   Opened conn = Open(P(std::string(LPC_CONN_DIR) + "/" + ida), O_RDWR);
   ASSERT_OK(conn.err);
   text = StatsText();
-  EXPECT_EQ("conn " + ida + " port=/svc state=open client_pid=" +
-                std::to_string(a) + " client_uid=0 client_caps=" + OwnCaps() +
-                " to_server=2/11 to_client=1/3 bound=1",
-            LineStarting(text, "conn " + ida + " "));
+  EXPECT_EQ(
+      "conn " + ida + " port=/svc state=open client_pid=" + std::to_string(a) +
+          " client_uid=0 client_caps=" + OwnCaps() +
+          " to_server=2/11 to_client=1/3 bound=1 calls=0 replies_dropped=0",
+      LineStarting(text, "conn " + ida + " "));
 
   // An unlinked port is shown as such.
   ASSERT_EQ(0, unlink(P("svc").c_str()));

@@ -151,8 +151,9 @@ class BrokerTest : public ::testing::Test {
   // Cancels a waiting request as a signal would; true if the broker let
   // go of it (and the adapter then answers EINTR).
   bool Cancel(const Req& r) {
-    if (!broker_.Cancel(r.token)) return false;
-    d_.AnswerInterrupted(r);
+    Broker::Cancelled c = broker_.Cancel(r.token);
+    if (!c) return false;
+    d_.AnswerCancelled(r, c);
     return true;
   }
 

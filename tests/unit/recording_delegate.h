@@ -35,7 +35,11 @@ struct Data {
 struct Written {
   size_t count;
 };
-using Reply = std::variant<Opened, Data, Written, Error>;
+// The output of an ioctl: the lpc_transfer header and its records.
+struct Transferred {
+  Bytes out;
+};
+using Reply = std::variant<Opened, Data, Written, Transferred, Error>;
 
 // One request as the test sees it: the token may be reused later, the
 // request id never.
@@ -64,9 +68,15 @@ class RecordingDelegate : public BrokerDelegate {
     return r;
   }
 
-  // What the adapter does after Broker::Cancel() returned true: it answers
-  // EINTR itself.
-  void AnswerInterrupted(const Req& r) { Record(r.token, Error::kInterrupted); }
+  // What the adapter does after Broker::Cancel() let go of a request: it
+  // answers it itself, EINTR or the ioctl output the broker gave.
+  void AnswerCancelled(const Req& r, const Broker::Cancelled& c) {
+    if (c.answer) {
+      Record(r.token, Transferred{*c.answer});
+    } else {
+      Record(r.token, Error::kInterrupted);
+    }
+  }
   void MarkInterrupted(const Req& r) {
     auto it = live_.find(r.token);
     if (it != live_.end() && it->second.req.id == r.id) {
@@ -98,6 +108,14 @@ class RecordingDelegate : public BrokerDelegate {
   void ReplyWritten(Token t, size_t n) override {
     Check(t, RequestKind::kWrite);
     Record(t, Written{n});
+  }
+  void ReplyIoctl(Token t, std::span<const std::byte> out) override {
+    auto it = live_.find(t);
+    if (it != live_.end() && it->second.req.kind != RequestKind::kCall &&
+        it->second.req.kind != RequestKind::kReceive) {
+      ++wrong_kind_replies;
+    }
+    Record(t, Transferred{Bytes(out.begin(), out.end())});
   }
   void ReplyError(Token t, Error e) override {
     if (e == Error::kAborted) ++aborted;

@@ -40,7 +40,7 @@ class StaleTokenTest : public BrokerTest {
     Req probe = d_.Issue(next_kind);
     ASSERT_EQ(probe.token, r.token) << "the delegate reuses the last token";
     // Give it back: the test issues the real request next.
-    d_.AnswerInterrupted(probe);
+    d_.AnswerCancelled(probe, {true, std::nullopt});
   }
 
   HandleId server_;

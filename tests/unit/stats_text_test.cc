@@ -31,7 +31,8 @@ TEST(FormatStats, OneLinePerPortAndConnection) {
             "port /a b owner=1000 group=100 mode=02750 auto_accept=1 pending=1 "
             "connections=2 records=3\n"
             "conn 9 port=/a b state=closed client_pid=42 client_uid=1001 "
-            "client_caps=0x2400 to_server=1/5 to_client=2/7 bound=1\n");
+            "client_caps=0x2400 to_server=1/5 to_client=2/7 bound=1 calls=0 "
+            "replies_dropped=0\n");
   PortRow plain;
   plain.path = "/p";
   plain.perm = 0666;
