@@ -94,7 +94,9 @@ TEST_F(CallTest, SendLengthMayIncludeTheRecordsPadding) {
 TEST_F(CallTest, ReplyLargerThanTheCallersRoomFailsForTheServerOnly) {
   auto [srv, client, c] = ConnectAutoAccepted("svc");
   ASSERT_TRUE(client.valid());
-  constexpr size_t kRoom = 32;
+  // Room for 64 payload bytes. (The daemon refuses call buffers whose
+  // data[] cannot hold two record headers, total < 144, with EINVAL.)
+  constexpr size_t kRoom = 64;
   BackgroundCall call(client.get(), "q", kCallOverhead + kRoom);
   Record m = Expect(srv.get(), LPC_REC_MESSAGE, c.h.conn_id);
   EXPECT_ERR(EMSGSIZE, Reply(srv.get(), c.h.conn_id, m.h.msg_id,
@@ -162,15 +164,11 @@ TEST_F(CallTest, MalformedCallsFailEinvalAndSendNothing) {
       {"status", [](lpc_transfer&, lpc_record& h) { h.status = 1; }},
       {"record reserved", [](lpc_transfer&, lpc_record& h) { h.reserved = 1; }},
       {"header reserved", [](lpc_transfer& t, lpc_record&) { t.reserved = 1; }},
-      {"header flag NO_WAIT",
-       [](lpc_transfer& t, lpc_record&) { t.flags = LPC_TRANSFER_NO_WAIT; }},
       {"unknown header flag",
        [](lpc_transfer& t, lpc_record&) { t.flags = 0x80; }},
-      {"max_records", [](lpc_transfer& t, lpc_record&) { t.max_records = 1; }},
+      {"max_records", [](lpc_transfer& t, lpc_record&) { t.max_records = 2; }},
       {"send_length one short",
        [](lpc_transfer& t, lpc_record&) { t.send_length -= 1; }},
-      {"send_length one long",
-       [](lpc_transfer& t, lpc_record&) { t.send_length += 1; }},
       {"send_length past the padding",
        [](lpc_transfer& t, lpc_record&) {
          t.send_length = LPC_RECORD_SPACE(5) + 8;
@@ -417,6 +415,37 @@ TEST_F(CallTest, ACallsReplyNeverReachesReadButSendDoes) {
   reader.join();
   EXPECT_OK(read_err);
   EXPECT_EQ("sent", read_got);
+}
+
+// A port whose queues hold four messages each way.
+class CallBackpressureTest : public MountTest {
+ protected:
+  std::string DaemonOptions() const override { return "queue_messages=4"; }
+};
+
+TEST_F(CallBackpressureTest, CallWaitsForRoomUnlessNoWait) {
+  auto [srv, client, c] = ConnectAutoAccepted("svc");
+  ASSERT_TRUE(client.valid());
+  int fd = client.get();
+  for (int i = 0; i < 4; ++i) ASSERT_OK(WriteMsg(fd, "fill"));
+  // The kernel passes no file flags with an ioctl, so the buffer's
+  // LPC_TRANSFER_NO_WAIT stands for O_NONBLOCK (lpc.h LPC_IOC_CALL).
+  IoctlBuffer nowait;
+  nowait.header().flags = LPC_TRANSFER_NO_WAIT;
+  ASSERT_TRUE(nowait.AddMessage("no room"));
+  EXPECT_ERR(EAGAIN, nowait.Call(fd));
+  BackgroundCall call(fd, "waits for room");
+  ASSERT_TRUE(WaitUntilBlockedIn(call.tid(), IoctlSyscalls()));
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ("fill", Expect(srv.get(), LPC_REC_MESSAGE, c.h.conn_id).payload);
+  }
+  Record m = Expect(srv.get(), LPC_REC_MESSAGE, c.h.conn_id);
+  EXPECT_EQ("waits for room", m.payload);
+  ASSERT_OK(Reply(srv.get(), c.h.conn_id, m.h.msg_id, "in"));
+  CallResult r = call.Wait();
+  ASSERT_OK(r.err);
+  EXPECT_EQ("in", r.reply.payload);
+  EXPECT_TRUE(NoRecordQueued(srv.get()));
 }
 
 Record AnswerCall(int srv, uint64_t conn, const std::string& reply) {

@@ -31,6 +31,12 @@ namespace {
 constexpr int kServerThreads = 8;
 constexpr int kClients = 256;
 constexpr int kCallsPerClient = 8;
+// A server thread takes at most kMaxRecords records at a time; its replies,
+// each with a payload of less than 64 bytes, then fit one buffer.
+constexpr uint32_t kMaxRecords = 16;
+constexpr size_t kBufferSize = 4096;
+static_assert(sizeof(lpc_transfer) + kMaxRecords * LPC_RECORD_SPACE(64) <=
+              kBufferSize);
 
 class CompletionPortTest : public MountTest {
  protected:
@@ -74,9 +80,11 @@ void ServerThread(int srv, int index, FirstRequestLatch* latch, ServerLog* log,
   std::vector<Pending> pending;
   bool first = true;
   while (log->disconnects < kClients && !WatchdogFired()) {
-    IoctlBuffer buf(8192);
+    IoctlBuffer buf(kBufferSize);
     // The timeout only lets the thread see that the test is over.
     buf.header().timeout_ms = 100;
+    // So that the replies to what it receives fit the next buffer.
+    buf.header().max_records = kMaxRecords;
     for (const Pending& p : pending) {
       if (!buf.AddCommand(LPC_REC_REPLY, p.conn, p.msg, p.payload)) {
         std::lock_guard lock(log->mu);
