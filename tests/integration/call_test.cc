@@ -24,12 +24,7 @@
 namespace lpctest {
 namespace {
 
-class CallTest : public MountTest {
- protected:
-  std::string ConnPath(uint64_t conn) const {
-    return P(std::string(LPC_CONN_DIR) + "/" + std::to_string(conn));
-  }
-};
+class CallTest : public MountTest {};
 
 // Reads the next MESSAGE of `conn`, which must be a call, and replies to it
 // with `reply`. Returns the message (type 0 on failure).
@@ -114,7 +109,7 @@ TEST_F(CallTest, ReplyLargerThanTheCallersRoomFailsForTheServerOnly) {
 TEST_F(CallTest, OnlyClientPortsTakeCalls) {
   auto [srv, client, c] = ConnectAutoAccepted("svc");
   ASSERT_TRUE(client.valid());
-  Opened conn = Open(ConnPath(c.h.conn_id), O_RDWR);
+  Opened conn = Open(ConnFile(c.h.conn_id), O_RDWR);
   ASSERT_OK(conn.err);
   Opened stats = Open(P(LPC_STATS_FILE), O_RDONLY);
   ASSERT_OK(stats.err);

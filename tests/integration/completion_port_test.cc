@@ -190,6 +190,10 @@ int Clients(const std::string& path) {
 TEST_F(CompletionPortTest, EightServerThreadsServeTwoHundredFiftySixCallers) {
   UniqueFd srv = CreateAutoAcceptPort("svc");
   ASSERT_TRUE(srv.valid());
+  // The clients' process first: a fork while the server threads run could
+  // copy a lock one of them holds (the sanitizers' allocator's, say).
+  std::string path = P("svc");
+  pid_t clients = Spawn([path] { return Clients(path); });
   FirstRequestLatch latch;
   ServerLog log;
   std::vector<long> shares(kServerThreads, 0);
@@ -197,8 +201,6 @@ TEST_F(CompletionPortTest, EightServerThreadsServeTwoHundredFiftySixCallers) {
   for (int i = 0; i < kServerThreads; ++i) {
     servers.emplace_back(ServerThread, srv.get(), i, &latch, &log, &shares[i]);
   }
-  std::string path = P("svc");
-  pid_t clients = Spawn([path] { return Clients(path); });
   EXPECT_EQ(0, WaitExit(clients)) << "every client got its own replies";
   for (std::jthread& t : servers) t.join();
 

@@ -211,6 +211,10 @@ std::string MountTest::P(std::string_view name) const {
   return mnt_ + "/" + std::string(name);
 }
 
+std::string MountTest::ConnFile(uint64_t conn) const {
+  return P(std::string(LPC_CONN_DIR) + "/" + std::to_string(conn));
+}
+
 UniqueFd MountTest::CreatePort(std::string_view name, mode_t mode) {
   Opened o = Open(P(name), O_CREAT | O_EXCL | O_RDWR, mode);
   EXPECT_OK(o.err) << "creating port " << name;

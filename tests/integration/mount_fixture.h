@@ -29,6 +29,8 @@ class MountTest : public ::testing::Test {
 
   // Path of `name` under the mount ("svc" or "dir/svc").
   std::string P(std::string_view name) const;
+  // Path of /.conn/ID, the server communication port of connection `conn`.
+  std::string ConnFile(uint64_t conn) const;
   const std::string& mount_dir() const { return mnt_; }
   pid_t daemon_pid() const { return daemon_; }
 

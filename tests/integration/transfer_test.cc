@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -20,12 +21,7 @@
 namespace lpctest {
 namespace {
 
-class TransferTest : public MountTest {
- protected:
-  std::string ConnPath(uint64_t conn) const {
-    return P(std::string(LPC_CONN_DIR) + "/" + std::to_string(conn));
-  }
-};
+class TransferTest : public MountTest {};
 
 TEST_F(TransferTest, ClientSendsABatchWithConsecutiveIds) {
   auto [srv, client, c] = ConnectAutoAccepted("svc");
@@ -227,7 +223,7 @@ TEST_F(TransferTest, HeaderChecks) {
 TEST_F(TransferTest, NothingQueuedAndNotWaitingGivesEagain) {
   auto [srv, client, c] = ConnectAutoAccepted("svc");
   ASSERT_TRUE(client.valid());
-  Opened conn = Open(ConnPath(c.h.conn_id), O_RDWR);
+  Opened conn = Open(ConnFile(c.h.conn_id), O_RDWR);
   ASSERT_OK(conn.err);
   // (The kernel passes no file flags with FUSE_IOCTL, so O_NONBLOCK does
   // not reach the ioctl: LPC_TRANSFER_NO_WAIT says it, lpc.h.)
@@ -327,7 +323,7 @@ TEST_F(TransferTest, RestOfAPartlyReadMessageComesAsContinued) {
 TEST_F(TransferTest, BoundConnFileReceivesMessagesAndSendsBoth) {
   auto [srv, client, c] = ConnectAutoAccepted("svc");
   ASSERT_TRUE(client.valid());
-  Opened conn = Open(ConnPath(c.h.conn_id), O_RDWR);
+  Opened conn = Open(ConnFile(c.h.conn_id), O_RDWR);
   ASSERT_OK(conn.err);
   int cfd = conn.fd.get();
   ASSERT_OK(WriteMsg(client.get(), "m1"));
