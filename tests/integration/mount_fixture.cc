@@ -211,6 +211,10 @@ std::string MountTest::P(std::string_view name) const {
   return mnt_ + "/" + std::string(name);
 }
 
+std::string MountTest::ConnFile(uint64_t conn) const {
+  return P(std::string(LPC_CONN_DIR) + "/" + std::to_string(conn));
+}
+
 UniqueFd MountTest::CreatePort(std::string_view name, mode_t mode) {
   Opened o = Open(P(name), O_CREAT | O_EXCL | O_RDWR, mode);
   EXPECT_OK(o.err) << "creating port " << name;
@@ -280,6 +284,20 @@ std::string MountTest::StatsText() {
     text.append(buf, static_cast<size_t>(n));
   }
   return text;
+}
+
+std::string MountTest::ConnStatsLine(uint64_t conn) {
+  std::string stats = StatsText();
+  std::string prefix = "conn " + std::to_string(conn) + " ";
+  for (size_t start = 0; start < stats.size();) {
+    size_t end = stats.find('\n', start);
+    if (end == std::string::npos) end = stats.size();
+    if (stats.compare(start, prefix.size(), prefix) == 0) {
+      return stats.substr(start, end - start);
+    }
+    start = end + 1;
+  }
+  return {};
 }
 
 bool MountTest::WaitForStats(const std::string& needle) {

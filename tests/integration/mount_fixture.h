@@ -29,6 +29,8 @@ class MountTest : public ::testing::Test {
 
   // Path of `name` under the mount ("svc" or "dir/svc").
   std::string P(std::string_view name) const;
+  // Path of /.conn/ID, the server communication port of connection `conn`.
+  std::string ConnFile(uint64_t conn) const;
   const std::string& mount_dir() const { return mnt_; }
   pid_t daemon_pid() const { return daemon_; }
 
@@ -58,6 +60,9 @@ class MountTest : public ::testing::Test {
 
   // The text of /.stats.
   std::string StatsText();
+  // The line of /.stats that describes connection `conn`, without its
+  // newline; "" if there is none.
+  std::string ConnStatsLine(uint64_t conn);
 
   // Stops the daemon with `sig` and reaps it; returns its exit status, or
   // 128 + signal if a signal ended it. TearDown then expects it gone.

@@ -129,6 +129,8 @@ const char* RecordTypeName(uint32_t type) {
       return "MESSAGE";
     case LPC_REC_DISCONNECT:
       return "DISCONNECT";
+    case LPC_REC_CANCEL:
+      return "CANCEL";
     case LPC_REC_ACCEPT:
       return "ACCEPT";
     case LPC_REC_REJECT:
