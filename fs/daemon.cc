@@ -60,7 +60,19 @@ void ExpiryTimer::Run() {
   }
 }
 
-Daemon::Daemon(Limits limits) : broker_(this, limits) {}
+Daemon::Daemon(Limits limits, std::chrono::microseconds spin)
+    : channel_(spin), broker_(this, limits) {}
+
+std::string Daemon::AttachChannel(fuse_session* session) {
+  fuse_custom_io io{};
+  io.read = [](int fd, void* buf, size_t len, void* userdata) {
+    return static_cast<Daemon*>(userdata)->channel_.Read(fd, buf, len);
+  };
+  io.writev = [](int fd, struct iovec* iov, int count, void* userdata) {
+    return static_cast<Daemon*>(userdata)->channel_.Writev(fd, iov, count);
+  };
+  return channel_.Attach(session, fuse_session_fd(session), io);
+}
 
 Daemon::~Daemon() { StopExpiryTimer(); }
 

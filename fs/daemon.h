@@ -20,10 +20,12 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <string>
 #include <thread>
 
 #include "broker.h"
 #include "identity.h"
+#include "kernel_channel.h"
 #include "request_table.h"
 
 namespace lpc {
@@ -50,7 +52,9 @@ class ExpiryTimer {
 
 class Daemon final : public BrokerDelegate {
  public:
-  explicit Daemon(Limits limits);
+  // `spin`: how long the session loop polls /dev/fuse after the last
+  // request before it sleeps (kernel_channel.h).
+  Daemon(Limits limits, std::chrono::microseconds spin);
   ~Daemon() override;
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
@@ -69,6 +73,11 @@ class Daemon final : public BrokerDelegate {
   // The exception boundary of a deferred operation: if the request is
   // still unanswered it is taken back from the broker and answered `err`.
   void Abandon(Token token, int err) noexcept;
+
+  // Reads and writes /dev/fuse through the channel from now on. Returns
+  // what failed; empty on success.
+  std::string AttachChannel(fuse_session* session);
+  const KernelChannel& channel() const { return channel_; }
 
   void StartExpiryTimer();
   void StopExpiryTimer();
@@ -91,6 +100,7 @@ class Daemon final : public BrokerDelegate {
   // unregistered, or null if it is no longer waiting.
   fuse_req_t Claim(Token token);
 
+  KernelChannel channel_;
   RequestTable requests_;
   Identities identities_;
   Broker broker_;

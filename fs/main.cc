@@ -1,6 +1,7 @@
 // lpcfs: the LPC file system daemon. See man/lpcfs.8.
 #include <unistd.h>
 
+#include <climits>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +19,9 @@
 
 namespace {
 
+// spin_us given no value: the default applies.
+constexpr int kSpinUnset = INT_MIN;
+
 struct Options {
   unsigned queue_messages = 0;
   unsigned queue_bytes = 0;
@@ -25,7 +29,12 @@ struct Options {
   int connect_timeout = -1;
   unsigned reply_window = 0;
   unsigned stats_handles = 0;
+  int spin_us = kSpinUnset;
 };
+
+// How long the session loop keeps polling /dev/fuse after a request before
+// it sleeps (fs/kernel_channel.h; measured in bench/README.md).
+constexpr int kDefaultSpinMicroseconds = 50;
 
 #define LPC_OPT(t, p) \
   { t, offsetof(Options, p), 1 }
@@ -36,6 +45,7 @@ const fuse_opt kOptionSpec[] = {
     LPC_OPT("connect_timeout=%d", connect_timeout),
     LPC_OPT("reply_window=%u", reply_window),
     LPC_OPT("stats_handles=%u", stats_handles),
+    LPC_OPT("spin_us=%d", spin_us),
     FUSE_OPT_END,
 };
 
@@ -56,6 +66,9 @@ void Usage(const char* prog) {
       "forever (30)\n"
       "    -o reply_window=N      unreplied message ids remembered per "
       "connection (1024)\n"
+      "    -o spin_us=N           microseconds to poll for the next request "
+      "before\n"
+      "                           sleeping, 0 = sleep at once (50)\n"
       "    -o stats_handles=N     open .stats files per user (16)\n"
       "\n",
       prog);
@@ -87,8 +100,9 @@ std::string DropAfterMount(const lpc::PrivilegePlan& plan) {
 // Mounts, gives up privilege, serves until unmounted or signalled, and
 // unmounts.
 int Serve(fuse_args* args, const char* mountpoint, bool foreground,
-          const lpc::Limits& limits, const lpc::PrivilegePlan& plan) {
-  lpc::Daemon daemon(limits);
+          const lpc::Limits& limits, std::chrono::microseconds spin,
+          const lpc::PrivilegePlan& plan) {
+  lpc::Daemon daemon(limits, spin);
   const fuse_lowlevel_ops& ops = lpc::LpcfsOperations();
   fuse_session* se = fuse_session_new(args, &ops, sizeof ops, &daemon);
   if (!se) return 1;
@@ -100,6 +114,7 @@ int Serve(fuse_args* args, const char* mountpoint, bool foreground,
       if (plan.switch_user) {
         problem = auto_unmount.Attach(fuse_session_fd(se), mountpoint);
       }
+      if (problem.empty()) problem = daemon.AttachChannel(se);
       if (problem.empty()) problem = DropAfterMount(plan);
       if (problem.empty()) {
         // Only now: a failure above is still the exit status of `lpcfs`
@@ -175,6 +190,13 @@ int main(int argc, char* argv[]) {
         static_cast<uint32_t>(opts.connect_timeout) * 1000;
   }
   if (opts.reply_window) limits.reply_window = opts.reply_window;
+  constexpr int kMaxSpin = 10000;  // 10 ms: past that, sleeping is cheaper
+  if (opts.spin_us == kSpinUnset) opts.spin_us = kDefaultSpinMicroseconds;
+  if (opts.spin_us < 0 || opts.spin_us > kMaxSpin) {
+    std::fprintf(stderr, "lpcfs: spin_us must be 0 to %d microseconds\n",
+                 kMaxSpin);
+    return 2;
+  }
   if (limits.queue_bytes < limits.max_message) {
     std::fprintf(stderr, "lpcfs: queue_bytes must be at least %zu\n",
                  limits.max_message);
@@ -196,5 +218,6 @@ int main(int argc, char* argv[]) {
   fuse_opt_add_arg(&args, "-ofsname=lpcfs,subtype=lpcfs");
   if (geteuid() == 0) fuse_opt_add_arg(&args, "-oallow_other");
 
-  return Serve(&args, cmd.mountpoint, cmd.foreground, limits, plan);
+  return Serve(&args, cmd.mountpoint, cmd.foreground, limits,
+               std::chrono::microseconds(opts.spin_us), plan);
 }

@@ -136,6 +136,15 @@ TEST_F(CommandLineTest, BadArgumentsExitWithTheDocumentedStatus) {
   EXPECT_EQ(1, Run({"-f", "-o", "no_such_option"}));
 }
 
+// lpcfs.8: spin_us is 0 to 10000 microseconds.
+TEST_F(CommandLineTest, SpinOutsideItsRangeIsAUsageError) {
+  std::string out;
+  EXPECT_EQ(2, Run({"-f", "-o", "spin_us=10001"}, true, &out));
+  EXPECT_NE(std::string::npos, out.find("spin_us must be 0 to 10000")) << out;
+  EXPECT_EQ(2, Run({"-f", "-o", "spin_us=-1"}, true, &out));
+  EXPECT_EQ(2, Run({"-f", "-o", "spin_us=fast"}));
+}
+
 // lpcfs.8 "PRIVILEGES": the user is looked up before mounting.
 TEST_F(CommandLineTest, UnknownUserIsAUsageErrorAndNothingIsMounted) {
   std::string out;
