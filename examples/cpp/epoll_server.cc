@@ -14,7 +14,8 @@
 // Every client is served from one thread: the server handle is non-blocking
 // and sits in an epoll set with a signalfd (SIGINT, SIGTERM: exit 0) and a
 // timerfd that retries replies a full client queue refused (see
-// ReplyBacklog). At exit a summary goes to stderr.
+// ReplyBacklog). At exit a summary goes to stderr. pool_server.cc serves the
+// same store from a pool of threads, each in reply-and-receive ioctls.
 
 #include <fcntl.h>
 #include <lpc.h>
