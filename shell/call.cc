@@ -1,14 +1,21 @@
-// lpc call: a client. Connects (one open() of the port), sends messages (one
-// write() each) and prints replies (one read() returns bytes of one message
-// only, lpc.7 "MESSAGES").
+// lpc call: a client. Connects (one open() of the port), sends messages and
+// prints replies. In lockstep (the default and --lines) each message goes
+// out and the next message comes back in one LPC_IOC_TRANSFER on the client
+// port (lpc.h "ioctls"), one round trip to the daemon instead of a write()
+// and a read(); --eof, and every reply that the ioctl leaves queued, use
+// write() and read() (one read() returns bytes of one message only, lpc.7
+// "MESSAGES").
 #include <fcntl.h>
 #include <lpc.h>
 #include <poll.h>
 #include <pwd.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -167,6 +174,67 @@ class InputLines {
   size_t line_number_ = 0;
 };
 
+// The buffer of one LPC_IOC_TRANSFER that sends a message and receives the
+// next one: struct lpc_transfer, then data[] with room for one record of
+// the largest message. A message that would not fit stays queued for
+// read() (lpc.h LPC_IOC_TRANSFER), so the size only decides which path a
+// reply takes.
+class ExchangeBuffer {
+ public:
+  static constexpr size_t kSize =
+      sizeof(lpc_transfer) + LPC_RECORD_SPACE(LPC_MAX_MESSAGE);
+  static_assert(kSize <= LPC_IOCTL_MAX);
+
+  // Sets up the buffer to send `message` (at most LPC_MAX_MESSAGE bytes)
+  // as one LPC_REC_MESSAGE and then to receive one message, waiting at
+  // most timeout_ms (0: no limit).
+  void Prepare(std::string_view message, uint32_t timeout_ms) {
+    bytes_.fill(0);
+    lpc_record record{};
+    record.type = LPC_REC_MESSAGE;
+    record.length = static_cast<uint32_t>(message.size());
+    std::memcpy(data(), &record, sizeof record);
+    std::memcpy(data() + sizeof record, message.data(), message.size());
+    lpc_transfer t{};
+    t.timeout_ms = timeout_ms;
+    t.send_length = static_cast<uint32_t>(sizeof record + message.size());
+    t.max_records = 1;
+    std::memcpy(bytes_.data(), &t, sizeof t);
+  }
+  // ioctl(fd, LPC_IOC_TRANSFER(kSize), buffer): 0 or errno.
+  int Transfer(int fd) {
+    return ioctl(fd, LPC_IOC_TRANSFER(kSize), bytes_.data()) < 0 ? errno : 0;
+  }
+  lpc_transfer header() const {
+    lpc_transfer t;
+    std::memcpy(&t, bytes_.data(), sizeof t);
+    return t;
+  }
+  // The payload of the message received, if one was. Exits 1 if the
+  // daemon's answer is not framed as lpc.h says.
+  std::optional<std::string_view> Received() const {
+    lpc_transfer t = header();
+    if (t.received == 0) return std::nullopt;
+    lpc_record record;
+    if (t.received != 1 || t.received_length < sizeof record ||
+        t.received_length > kSize - sizeof t) {
+      Die(kExitFailure, "transfer: malformed answer from the daemon");
+    }
+    std::memcpy(&record, data(), sizeof record);
+    if (record.type != LPC_REC_MESSAGE ||
+        record.length > t.received_length - sizeof record) {
+      Die(kExitFailure, "transfer: malformed answer from the daemon");
+    }
+    return std::string_view(data() + sizeof record, record.length);
+  }
+
+ private:
+  char* data() { return bytes_.data() + sizeof(lpc_transfer); }
+  const char* data() const { return bytes_.data() + sizeof(lpc_transfer); }
+
+  alignas(8) std::array<char, kSize> bytes_{};
+};
+
 class Call {
  public:
   explicit Call(CallOptions options) : options_(std::move(options)) {}
@@ -183,12 +251,23 @@ class Call {
   int RunLockstep();
   int RunUntilEof();
 
+  // Sends one message and receives the next one with one ioctl, waiting
+  // for room (until the deadline). Returns 0 when the message went out
+  // (then `reply` is the message received, if the ioctl took one), EPIPE
+  // (the server has gone), ETIMEDOUT, or ENOTTY (the daemon has no ioctls:
+  // nothing was sent); other errors exit 1.
+  int Exchange(const std::string& message, const Deadline& deadline,
+               std::optional<std::string>* reply);
+  // Waits until the port has room to send, or the deadline: 0 or ETIMEDOUT.
+  int WaitForRoom(const Deadline& deadline);
   // Sends one message, waiting for room (until the deadline). Returns 0,
   // EPIPE (the server has gone) or ETIMEDOUT; other errors exit 1.
   int Send(const std::string& message, const Deadline& deadline);
   // Waits for one reply message and prints it. Returns 0, or exits 3 on
   // timeout and 4 at end of file. Sets *ends_line when it ends in '\n'.
   void ReceiveOne(const Deadline& deadline, bool* ends_line);
+  // Prints one reply message as the reply rule says. Sets *ends_line.
+  void PrintReply(std::string_view reply, bool* ends_line) const;
   // One read() of the port into buf: its size (0: end of file), or -1 when
   // nothing is queued (EAGAIN). Other errors exit 1.
   ssize_t TryRead(char* buf, size_t size);
@@ -208,6 +287,10 @@ class Call {
 
   CallOptions options_;
   int fd_ = -1;
+  // False once the daemon answered an ioctl with ENOTTY (a daemon from
+  // before the ioctls): write() and read() from then on.
+  bool use_ioctl_ = true;
+  ExchangeBuffer exchange_;
 };
 
 void Call::Connect() {
@@ -265,6 +348,57 @@ void Call::CheckServer(int fd) const {
                             options_.server_user_text + "; nothing sent");
 }
 
+// Milliseconds for lpc_transfer.timeout_ms: 0 (no limit) without a
+// deadline, at least 1 with one, since 0 would wait for ever.
+uint32_t TransferTimeout(const Deadline& deadline) {
+  if (!deadline) return 0;
+  return static_cast<uint32_t>(std::max(PollTimeout(deadline), 1));
+}
+
+int Call::WaitForRoom(const Deadline& deadline) {
+  pollfd pfd = {fd_, POLLOUT, 0};
+  int ready = poll(&pfd, 1, PollTimeout(deadline));
+  if (ready < 0 && errno != EINTR) DieErrno(kExitFailure, "poll", errno);
+  return ready == 0 ? ETIMEDOUT : 0;
+}
+
+int Call::Exchange(const std::string& message, const Deadline& deadline,
+                   std::optional<std::string>* reply) {
+  reply->reset();
+  for (;;) {
+    // The receive waits at most until the deadline; what it then leaves
+    // to wait for, ReceiveOne() waits for and reports.
+    exchange_.Prepare(message, TransferTimeout(deadline));
+    int err = exchange_.Transfer(fd_);
+    if (err == 0) {
+      // Sending never waits and a batch that sent nothing fails, so the
+      // message is out. Nothing received means the receive timed out, was
+      // interrupted, met the end of the connection or a message too long
+      // for the buffer: read() tells which.
+      if (exchange_.header().sent != 1) {
+        Die(kExitFailure, "send " + options_.port_path + ": the daemon sent " +
+                              std::to_string(exchange_.header().sent) +
+                              " messages of 1");
+      }
+      if (auto received = exchange_.Received()) reply->emplace(*received);
+      return 0;
+    }
+    // Failed: nothing was sent (lpc.h "ioctls"), so as with write().
+    switch (err) {
+      case EPIPE:
+      case ENOTTY:
+        return err;
+      case EINTR:
+        continue;
+      case EAGAIN:  // no room in the queue to the server (sending never waits)
+        if (WaitForRoom(deadline) == ETIMEDOUT) return ETIMEDOUT;
+        continue;
+      default:
+        DieErrno(kExitFailure, "send " + options_.port_path, err);
+    }
+  }
+}
+
 int Call::Send(const std::string& message, const Deadline& deadline) {
   for (;;) {
     ssize_t n = write(fd_, message.data(), message.size());
@@ -279,10 +413,7 @@ int Call::Send(const std::string& message, const Deadline& deadline) {
     if (errno == EINTR) continue;
     if (errno != EAGAIN)
       DieErrno(kExitFailure, "send " + options_.port_path, errno);
-    pollfd pfd = {fd_, POLLOUT, 0};
-    int ready = poll(&pfd, 1, PollTimeout(deadline));
-    if (ready < 0 && errno != EINTR) DieErrno(kExitFailure, "poll", errno);
-    if (ready == 0) return ETIMEDOUT;
+    if (WaitForRoom(deadline) == ETIMEDOUT) return ETIMEDOUT;
   }
 }
 
@@ -308,8 +439,11 @@ void Call::ReceiveOne(const Deadline& deadline, bool* ends_line) {
     if (ready < 0 && errno != EINTR) DieErrno(kExitFailure, "poll", errno);
   }
   if (n == 0) Closed();
-  std::string_view reply(buf, static_cast<size_t>(n));
-  *ends_line = reply.back() == '\n';
+  PrintReply(std::string_view(buf, static_cast<size_t>(n)), ends_line);
+}
+
+void Call::PrintReply(std::string_view reply, bool* ends_line) const {
+  *ends_line = !reply.empty() && reply.back() == '\n';
   if (options_.rule == ReplyRule::kMessage) {
     Print(MessageAsLine(reply));
   } else {
@@ -335,13 +469,24 @@ int Call::RunLockstep() {
     std::string message = std::move(queue.front());
     queue.pop_front();
     Deadline deadline = DeadlineAfter(options_.timeout);
-    int err = Send(message, deadline);
+    std::optional<std::string> reply;
+    int err = ENOTTY;
+    if (use_ioctl_) {
+      err = Exchange(message, deadline, &reply);
+      use_ioctl_ = err != ENOTTY;
+    }
+    if (err == ENOTTY) err = Send(message, deadline);
     if (err == EPIPE) Closed();
     if (err == ETIMEDOUT) TimedOut("no room to send");
     bool ends_line = false;
-    do {
+    if (reply) {
+      PrintReply(*reply, &ends_line);
+    } else {
       ReceiveOne(deadline, &ends_line);
-    } while (options_.rule == ReplyRule::kLine && !ends_line);
+    }
+    while (options_.rule == ReplyRule::kLine && !ends_line) {
+      ReceiveOne(deadline, &ends_line);
+    }
   }
 }
 

@@ -124,6 +124,9 @@ The replies are printed on standard output. When to stop:
                Output is printed exactly as received. The server closing is
                the normal end (exit 0), even if it did not take every
                message. lpc call -e PORT </dev/null only reads.
+In the default mode and with --lines, one ioctl (LPC_IOC_TRANSFER) sends
+each message and receives the next message, whether the server sent it as a
+reply or not, in one request to the daemon (lpc(1) says more).
 
 Options:
   -m, --mount DIR    the lpcfs mount (default $LPC_MOUNT, else /lpc); PORT is

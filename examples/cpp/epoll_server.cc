@@ -14,7 +14,8 @@
 // Every client is served from one thread: the server handle is non-blocking
 // and sits in an epoll set with a signalfd (SIGINT, SIGTERM: exit 0) and a
 // timerfd that retries replies a full client queue refused (see
-// ReplyBacklog). At exit a summary goes to stderr.
+// ReplyBacklog). At exit a summary goes to stderr. pool_server.cc serves the
+// same store from a pool of threads, each in reply-and-receive ioctls.
 
 #include <fcntl.h>
 #include <lpc.h>
@@ -36,44 +37,9 @@
 #include <string_view>
 #include <vector>
 
+#include "key_value_store.h"
+
 namespace {
-
-class KeyValueStore {
- public:
-  std::string Handle(std::string_view request) {
-    if (!request.empty() && request.back() == '\n') request.remove_suffix(1);
-    std::string_view command = NextWord(request);
-    std::string_view key = NextWord(request);
-    if (command == "set" && !key.empty() && !request.empty()) {
-      values_[std::string(key)] = request;
-      return "OK";
-    }
-    if (!key.empty() && request.empty()) {
-      auto it = values_.find(std::string(key));
-      if (command == "get") {
-        return it != values_.end() ? it->second : "ERR no such key";
-      }
-      if (command == "del") {
-        if (it == values_.end()) return "ERR no such key";
-        values_.erase(it);
-        return "OK";
-      }
-    }
-    return "ERR usage: set KEY VALUE | get KEY | del KEY";
-  }
-
- private:
-  // Removes and returns the first space-separated word of `text`, and the
-  // single space after it.
-  static std::string_view NextWord(std::string_view& text) {
-    size_t end = text.find(' ');
-    std::string_view word = text.substr(0, end);
-    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
-    return word;
-  }
-
-  std::map<std::string, std::string> values_;
-};
 
 // Writes one record (header + payload) to the server handle. Returns 0 or the
 // errno of the write.

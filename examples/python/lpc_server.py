@@ -10,7 +10,9 @@ until SIGTERM or SIGINT:
   - every connection request is shown (pid, uid, gid, groups of the client)
     and accepted explicitly, or rejected with ECONNREFUSED when --allow-uid
     is given and the client's uid is not listed;
-  - every message gets an LPC_REC_REPLY carrying the message in upper case;
+  - every message gets an LPC_REC_REPLY carrying the message in upper case
+    (which also answers a client waiting in ioctl(LPC_IOC_CALL), shown as
+    "(call)"; lpc_client.py --call is such a client);
   - every ended connection is shown with the reason.
 
 Closing the server handle removes the port and ends every connection.
@@ -47,6 +49,7 @@ assert CONNECT_PROCESS.size == 16
 REC_CONNECT = 1
 REC_MESSAGE = 2
 REC_DISCONNECT = 3
+REC_CANCEL = 4
 REC_ACCEPT = 16
 REC_REJECT = 17
 REC_REPLY = 19
@@ -57,10 +60,18 @@ CONNECT_ACCEPTED = 0x4
 CONNECT_GROUPS_TRUNCATED = 0x8
 
 # flags of a MESSAGE record: how its writer differs from the client at
-# connect.
-MESSAGE_CHANGES = {
+# connect, and whether the client waits in a call (LPC_MESSAGE_CALL) for
+# the reply.
+MESSAGE_FLAGS = {
     0x1: "identity changed",
     0x2: "process changed",
+    0x4: "call",
+}
+
+# flags of a CANCEL record: why a call stopped waiting for its reply.
+CANCEL_REASONS = {
+    0x1: "interrupted",
+    0x2: "timed out",
 }
 
 DISCONNECT_REASONS = {
@@ -116,6 +127,12 @@ class Server:
             reasons = [text for bit, text in DISCONNECT_REASONS.items()
                        if flags & bit]
             log("disconnect conn=%d (%s)" % (conn_id, ", ".join(reasons)))
+        elif rec_type == REC_CANCEL:
+            # The reply is no longer awaited; if written, it is dropped.
+            reasons = [text for bit, text in CANCEL_REASONS.items()
+                       if flags & bit]
+            log("cancel conn=%d msg=%d (%s)" % (conn_id, msg_id,
+                                               ", ".join(reasons)))
         else:
             log("ignoring record type %d" % rec_type)
 
@@ -137,7 +154,7 @@ class Server:
 
     def on_message(self, conn_id, msg_id, flags, payload):
         reply = payload.upper()[:MAX_MESSAGE]
-        changes = [name for bit, name in MESSAGE_CHANGES.items()
+        changes = [name for bit, name in MESSAGE_FLAGS.items()
                    if flags & bit]
         log("message conn=%d msg=%d %r -> %r%s" % (
             conn_id, msg_id, payload, reply,

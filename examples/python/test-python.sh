@@ -23,6 +23,22 @@ expect_log_line "^message conn=$conn msg=1 b'hello' -> b'HELLO'\$"
 expect_log_line "^message conn=$conn msg=2 b'lpc world' -> b'LPC WORLD'\$"
 expect_log_line "^disconnect conn=$conn \(client closed\)\$"
 
+# The same as calls: one ioctl(LPC_IOC_CALL) per message, answered by the
+# server's LPC_REC_REPLY, which names the server process as its writer;
+# the server sees each message flagged as a call.
+run_client "${client[@]}" --call "$port" hello "lpc world"
+expect_client "two calls" 0 \
+  "HELLO (from pid $server_pid uid $uid gid $gid)
+LPC WORLD (from pid $server_pid uid $uid gid $gid)" ""
+conn=$(sed -nE "s/^connect conn=([0-9]+) pid=$client_pid .*/\1/p" \
+  "$work/server.log")
+[ -n "$conn" ] || fail "the server did not log the calling client"
+expect_log_line "^message conn=$conn msg=1 b'hello' -> b'HELLO' \(call\)\$"
+expect_log_line "^message conn=$conn msg=2 b'lpc world' -> b'LPC WORLD' \(call\)\$"
+expect_log_line "^disconnect conn=$conn \(client closed\)\$"
+run_client "${client[@]}" --call "$port" "$(printf 'x%.0s' $(seq 1 257))"
+expect_client "257-byte call" 1 "" "lpc_client.py: $port: Message too long"
+
 # Failures end the client with the error text.
 run_client "${client[@]}" "$port" "$(printf 'x%.0s' $(seq 1 257))"
 expect_client "257-byte message" 1 "" "lpc_client.py: $port: Message too long"
