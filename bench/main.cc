@@ -525,10 +525,16 @@ struct Goal {
   const char* what;
 };
 const Goal kGoals[] = {
-    {"rtt_ratio_vs_uds", true, 3.0, "lpcfs round trip p50 / socket's"},
+    {"rtt_ratio_vs_uds", true, 2.5, "lpcfs round trip p50 / socket's"},
     {"rtt_call_ratio_vs_uds", true, 1.5, "CALL round trip p50 / socket's"},
     {"oneway_batch_ratio_vs_uds", false, 5.0,
      "batched one-way rate / socket's"},
+    {"conc256_throughput_ratio_vs_uds", false, 1.0,
+     "256 callers' rate / epoll's"},
+    {"conc256_p99_over_p50", true, 3.0, "256 callers' p99 / own p50"},
+    {"connect_ratio_vs_uds", true, 3.0, "connect cycle p50 / socket's"},
+    {"connect_auto_ratio_vs_uds", true, 2.0,
+     "auto-accept connect p50 / socket's"},
     {"idle_rss_kb_per_conn", true, 4.0, "daemon KiB per idle connection"},
 };
 
