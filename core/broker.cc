@@ -302,6 +302,7 @@ void Broker::ApplyControl(ServerPort& port, Connection* conn,
   switch (action) {
     case CommandAction::kSetOptions:
       port.set_auto_accept(cmd.flags & LPC_PORT_AUTO_ACCEPT);
+      port.set_read_batches(cmd.flags & LPC_PORT_READ_BATCHES);
       if (port.auto_accept()) {
         // Accepts every request pending now (lpc.7 "Auto-accept").
         std::vector<ConnId> pending(port.requests().begin(),

@@ -11,8 +11,8 @@ namespace lpc {
 void MessageRouter::ReadRecords(std::unique_ptr<ReadRequest> read,
                                 ServerPort& port) {
   if (read->offset > 0) {
-    // A later part of one read(2): the first part got a whole record, and
-    // one read returns one record.
+    // A later part of one read(2): the first part got whole records, and
+    // a record never spans two parts.
     return out_.Data(std::move(read), {});
   }
   bool ready = !port.records().empty() && port.readers().empty();
@@ -257,7 +257,18 @@ void MessageRouter::ServePortReaders(ServerPort& port) {
       out_.Fail(std::move(read), Error::kMessageTooLong);
       continue;
     }
-    out_.Data(std::move(read), TakeRecord(port));
+    if (!port.read_batches()) {
+      out_.Data(std::move(read), TakeRecord(port));
+      continue;
+    }
+    // LPC_PORT_READ_BATCHES: laid out as an ioctl's data[], without the
+    // header. Taking a record may let a writer in, which queues another
+    // record: the loop takes that too while it fits.
+    TransferOutput batch(read->size, 0);
+    while (!records.empty() && batch.Fits(PayloadOf(records.front()))) {
+      batch.Add(TakeRecord(port));
+    }
+    out_.Data(std::move(read), std::move(batch).Records());
   }
 }
 

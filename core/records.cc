@@ -39,7 +39,9 @@ Result<ServerCommand> DecodeServerCommand(std::span<const std::byte> data,
       break;
     case LPC_REC_PORT_OPTIONS:
       if (h.conn_id || h.msg_id || h.status) return Error::kInvalid;
-      if (h.flags & ~uint32_t{LPC_PORT_AUTO_ACCEPT}) return Error::kInvalid;
+      if (h.flags & ~uint32_t{LPC_PORT_AUTO_ACCEPT | LPC_PORT_READ_BATCHES}) {
+        return Error::kInvalid;
+      }
       break;
     default:
       return Error::kInvalid;

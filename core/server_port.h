@@ -73,6 +73,10 @@ class ServerPort {
 
   bool auto_accept() const { return auto_accept_; }
   void set_auto_accept(bool on) { auto_accept_ = on; }
+  // A read() of the server handle takes as many records as fit
+  // (LPC_PORT_READ_BATCHES), not one.
+  bool read_batches() const { return read_batches_; }
+  void set_read_batches(bool on) { read_batches_ = on; }
 
   RecordQueue& records() { return records_; }
   const RecordQueue& records() const { return records_; }
@@ -96,6 +100,7 @@ class ServerPort {
   HandleId server_handle_;
   Sender server_;
   bool auto_accept_ = false;
+  bool read_batches_ = false;
   RecordQueue records_;
   WaitQueue<ReadRequest> readers_;
   std::map<ConnId, Connection*> connections_;

@@ -57,10 +57,16 @@ bool TransferOutput::Fits(size_t payload) const {
 
 void TransferOutput::Add(const Bytes& record) {
   records_.insert(records_.end(), record.begin(), record.end());
+  end_ = records_.size();
   records_.resize((records_.size() + 7) & ~size_t{7});
   // The padding of the last record may go past the room: cut it.
   if (records_.size() > room_) records_.resize(room_);
   ++count_;
+}
+
+Bytes TransferOutput::Records() && {
+  records_.resize(end_);
+  return std::move(records_);
 }
 
 Bytes TransferOutput::Finish(const TransferCounts& counts) {

@@ -62,11 +62,15 @@ class TransferOutput {
   void Add(const Bytes& record);
   // The whole answer: header with `counts`, then the records.
   Bytes Finish(const TransferCounts& counts);
+  // The records alone, up to the end of the last one (a batch read() of
+  // the server handle, LPC_PORT_READ_BATCHES).
+  Bytes Records() &&;
 
  private:
   size_t room_;
   uint32_t max_records_;
   uint32_t count_ = 0;
+  size_t end_ = 0;  // where the last record's bytes end, before padding
   Bytes records_;
 };
 

@@ -151,6 +151,10 @@ struct lpc_connect_process {
 
 /* flags of LPC_REC_PORT_OPTIONS */
 #define LPC_PORT_AUTO_ACCEPT 0x1 /* accept every connection request at once */
+/* A read() of the server handle returns as many whole records as its buffer
+ * holds, each starting at a multiple of 8 bytes (LPC_RECORD_SPACE), not just
+ * one; read() returns the bytes up to the end of the last record. */
+#define LPC_PORT_READ_BATCHES 0x2
 
 /*
  * ioctls (lpc.7 "IOCTLS"). FUSE passes only restricted ioctls: the kernel
