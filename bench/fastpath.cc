@@ -33,6 +33,10 @@ constexpr size_t kCallBuffer =
 // The most a server receives per LPC_IOC_TRANSFER: the largest multiple of
 // 8 the command's 14-bit size field allows.
 constexpr size_t kBigTransfer = LPC_IOCTL_MAX & ~size_t(7);
+// The buffer of a server's batch read() (LPC_PORT_READ_BATCHES). The
+// kernel pins every page of a direct read's buffer before asking the
+// daemon, so a larger one costs on every read, full or not.
+constexpr size_t kBatchRead = 64 * 1024;
 // How long a server thread waits in one TRANSFER before it looks whether
 // the measurement is over (another thread may have seen the last
 // DISCONNECT).
@@ -231,14 +235,15 @@ void CheckLength(const Record& r, const Config& cfg) {
 // the DISCONNECT record; `keep` holds what must stay open until then.
 Throughput OnewayLpcfs(const Config& cfg, const char* what, const char* tag,
                        const std::function<bool(int, Fd&)>& receive,
-                       const std::function<void(int)>& send) {
+                       const std::function<void(int)>& send,
+                       uint32_t port_flags = LPC_PORT_AUTO_ACCEPT) {
   SharedSamples times(kOnewaySlots);
   std::string path = PortPath(cfg, tag);
   RunPair(
       cfg, what,
       [&](int ready) {
         Fd handle = CreatePort(path);
-        SetAutoAccept(handle.get());
+        SetPortOptions(handle.get(), port_flags);
         SendToken(ready);
         Fd keep;
         bool ended = receive(handle.get(), keep);
@@ -378,6 +383,34 @@ Throughput OnewayLpcfsBatch(const Config& cfg) {
       cfg, "lpcfs one-way batch", "oneway-batch",
       [&](int handle, Fd&) { return ReceiveBatches(handle, cfg); },
       [&](int port) { SendBatches(port, cfg); });
+}
+
+Throughput OnewayLpcfsBatchRead(const Config& cfg) {
+  return OnewayLpcfs(
+      cfg, "lpcfs one-way batch, batch reads", "oneway-batch-read",
+      [&](int handle, Fd&) {
+        std::vector<char> buf(kBatchRead);
+        bool ended = false;
+        for (size_t got = 0; got < cfg.oneway_messages;) {
+          for (const Record& r : ReadRecords(handle, buf)) {
+            if (r.header.type == LPC_REC_CONNECT) continue;
+            if (r.header.type == LPC_REC_DISCONNECT) {
+              ended = true;
+              continue;
+            }
+            if (r.header.type != LPC_REC_MESSAGE) Unexpected(r, "in one-way");
+            CheckLength(r, cfg);
+            ++got;
+          }
+          if (ended && got < cfg.oneway_messages) {
+            throw std::runtime_error("connection ended after " +
+                                     std::to_string(got) + " messages");
+          }
+        }
+        return ended;
+      },
+      [&](int port) { SendBatches(port, cfg); },
+      LPC_PORT_AUTO_ACCEPT | LPC_PORT_READ_BATCHES);
 }
 
 Throughput OnewayLpcfsBatchBound(const Config& cfg) {

@@ -101,6 +101,9 @@ Throughput OnewayLpcfsPlain(const Config& cfg);
 // server receives as many records per LPC_IOC_TRANSFER on its server
 // handle as fit 16 KiB.
 Throughput OnewayLpcfsBatch(const Config& cfg);
+// The same, but the server reads as many records per read() of its server
+// handle as 64 KiB hold (LPC_PORT_READ_BATCHES).
+Throughput OnewayLpcfsBatchRead(const Config& cfg);
 // The same, but the server opens .conn/ID (binding the connection) and
 // receives MESSAGE records with LPC_IOC_TRANSFER on it.
 Throughput OnewayLpcfsBatchBound(const Config& cfg);

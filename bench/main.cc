@@ -467,6 +467,14 @@ std::vector<Step> MakeSteps(const Config& cfg) {
              "oneway_batch_handle_ratio_vs_uds")},
        rate_of(OnewayLpcfsBatch),
        true});
+  steps.push_back({"oneway-batch",
+                   {rate(fig("oneway_batch_read",
+                             "  the same, server read()s batches of records",
+                             "uds_oneway", ""),
+                         "oneway_batch_read_msgs_per_s", "msg/s",
+                         "oneway_batch_read_ratio_vs_uds")},
+                   rate_of(OnewayLpcfsBatchRead),
+                   true});
   auto load_of = [](LoadSamples (*f)(const Config&)) {
     return [f](const Config& c) {
       LoadSamples l = f(c);

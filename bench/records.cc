@@ -80,12 +80,37 @@ Fd CreatePort(const std::string& path) {
   if (!h) ThrowErrno("create port " + path);
   return h;
 }
-void SetAutoAccept(int handle) {
+void SetPortOptions(int handle, uint32_t flags) {
   lpc_record h{};
   h.type = LPC_REC_PORT_OPTIONS;
-  h.flags = LPC_PORT_AUTO_ACCEPT;
+  h.flags = flags;
   WriteMessage(handle, reinterpret_cast<const char*>(&h), sizeof h,
-               "set LPC_PORT_AUTO_ACCEPT");
+               "write LPC_REC_PORT_OPTIONS");
+}
+
+void SetAutoAccept(int handle) { SetPortOptions(handle, LPC_PORT_AUTO_ACCEPT); }
+
+std::vector<Record> ReadRecords(int handle, std::vector<char>& buf) {
+  ssize_t n = ::read(handle, buf.data(), buf.size());
+  if (n < 0) ThrowErrno("read server handle");
+  std::vector<Record> records;
+  // Records start at multiples of 8; the last one ends the read.
+  for (size_t off = 0; off < size_t(n);
+       off += LPC_RECORD_SPACE(records.back().header.length)) {
+    Record r;
+    if (off + sizeof r.header > size_t(n)) {
+      throw std::runtime_error("batch read of " + std::to_string(n) +
+                               " bytes ends inside a record header");
+    }
+    std::memcpy(&r.header, buf.data() + off, sizeof r.header);
+    if (off + sizeof r.header + r.header.length > size_t(n)) {
+      throw std::runtime_error("batch read of " + std::to_string(n) +
+                               " bytes ends inside a payload");
+    }
+    r.payload = buf.data() + off + sizeof r.header;
+    records.push_back(r);
+  }
+  return records;
 }
 
 TransferBuffer::TransferBuffer(size_t total)

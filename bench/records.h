@@ -43,8 +43,14 @@ void AcceptConnect(int handle, const Record& r);
 // Creates a port; returns its server handle.
 Fd CreatePort(const std::string& path);
 
-// Writes LPC_REC_PORT_OPTIONS with LPC_PORT_AUTO_ACCEPT to a server handle.
+// Writes LPC_REC_PORT_OPTIONS with `flags` (LPC_PORT_*) to a server handle.
+void SetPortOptions(int handle, uint32_t flags);
+// SetPortOptions(handle, LPC_PORT_AUTO_ACCEPT).
 void SetAutoAccept(int handle);
+
+// One read() of a server handle with LPC_PORT_READ_BATCHES: every record
+// it returned, pointing into `buf`, whose size is the read's.
+std::vector<Record> ReadRecords(int handle, std::vector<char>& buf);
 
 // One ioctl buffer: struct lpc_transfer, then data[] with records at
 // multiples of 8 bytes. Its size goes into the command
