@@ -164,25 +164,38 @@ struct lpc_connect_process {
  * starts with struct lpc_transfer, followed by data[]: records, each a
  * struct lpc_record and its payload, each starting at a multiple of 8
  * bytes from data[0] (LPC_RECORD_SPACE). The same data[] carries the
- * records sent in and, on return, the records received.
+ * records sent in and, on return, the records received. Only the header
+ * and the records received are copied back; a failed ioctl copies nothing.
+ * The kernel passes no file flags with an ioctl: O_NONBLOCK does not reach
+ * it, LPC_TRANSFER_NO_WAIT in the buffer says not to wait.
  *
- * An ioctl fails (returns -1) only when nothing took effect. Once a record
- * was sent, the ioctl returns 0 and the counts say what happened: a signal
- * or timeout while it then waits to receive ends it with received == 0.
+ * LPC_IOC_TRANSFER fails (returns -1) only when nothing took effect. Once
+ * a record was sent, it returns 0 and the counts say what happened: a
+ * signal, a timeout, NO_WAIT with nothing queued, a next record too large
+ * for data[] or the end of the connection while it then receives end it
+ * with received == 0. LPC_IOC_CALL fails whenever no reply came, also
+ * after its message reached the server (which then gets LPC_REC_CANCEL,
+ * unless the server side has ended: EPIPE).
  */
 #define LPC_IOC_MAGIC 0xB6
 #define LPC_IOCTL_MAX 16383 /* largest buffer, each way (14-bit size) */
 
-/* Client port: send one LPC_REC_MESSAGE record and wait for its reply. On
- * return data[] holds one LPC_REC_REPLY record: msg_id is the call's
- * message id, pid/uid/gid name the server's writer. The reply's payload
- * may be at most size - 96 bytes (a longer reply fails EMSGSIZE for the
- * server, which may retry). Sending waits for room unless flags has
- * LPC_TRANSFER_NO_WAIT (the kernel does not pass O_NONBLOCK to ioctls).
- * Errors: ENOTTY (not a client port), EBADF (opened without read and
- * write), EINVAL (malformed), EMSGSIZE, EAGAIN, EPIPE (the server side
- * ended), EINTR (a signal; the server, if it had read the message, gets
- * LPC_REC_CANCEL), ETIMEDOUT (timeout_ms passed, likewise). */
+/* Client port: send one LPC_REC_MESSAGE record (every field 0 but length)
+ * and wait for the reply to its message id; threads calling on one fd each
+ * get their own. The server reads it with LPC_MESSAGE_CALL set. On return
+ * data[] holds one LPC_REC_REPLY record: msg_id is the call's message id
+ * (also in first_msg_id), pid/uid/gid name the server's writer. The
+ * reply's payload may be at most size - 96 bytes (a longer reply fails
+ * EMSGSIZE for the server, which may retry). flags: 0 or
+ * LPC_TRANSFER_NO_WAIT, which fails EAGAIN (ENOBUFS: bytes quota) rather
+ * than wait for room to send; max_records 0 or 1; timeout_ms covers the
+ * wait for room and for the reply. A signal or timeout withdraws the
+ * message if the server has not read it, else queues LPC_REC_CANCEL; the
+ * late reply is accepted, dropped and counted in .stats replies_dropped.
+ * Errors: ENOTTY (not a client port), EBADF (not opened O_RDWR), EINVAL
+ * (malformed), EMSGSIZE (message over LPC_MAX_MESSAGE), EAGAIN, ENOBUFS,
+ * EPIPE (the server side ended), EINTR, ETIMEDOUT, ECONNABORTED (the
+ * daemon stopped). */
 #define LPC_IOC_CALL(size) \
   _IOC(_IOC_READ | _IOC_WRITE, LPC_IOC_MAGIC, 1, (size))
 
@@ -190,36 +203,51 @@ struct lpc_connect_process {
  * many whole records as data[] holds (at most max_records). Records sent:
  * the server handle takes what write() takes; .conn/ID takes LPC_REC_SEND,
  * LPC_REC_REPLY and LPC_REC_DISCONNECT (conn_id 0 or its own); a client
- * port takes LPC_REC_MESSAGE (ids 0). They take effect in order; sending
- * never waits for room: a record that does not fit, or is bad, ends the
- * batch (sent, send_error) and nothing is received. Received: the server
- * handle yields the records read() yields; .conn/ID and the client port
- * LPC_REC_MESSAGE records (on the client port msg_id is the message
- * replied to, 0 for LPC_REC_SEND). Receiving waits for one record unless
- * LPC_TRANSFER_NO_WAIT. Errors: ENOTTY, EBADF, EINVAL,
- * EMSGSIZE (the first record to receive does not fit; it stays queued),
- * EAGAIN, EPIPE, EINTR, ETIMEDOUT, and the errno of a first record that
- * fails (write(2) of the server handle, lpc.7). */
+ * port takes LPC_REC_MESSAGE (every field 0 but length; consecutive ids
+ * from first_msg_id). They take effect in order; sending never waits for
+ * room (EAGAIN, ENOBUFS): the first record that fails ends the batch
+ * (sent, send_error), records before it stay done, and nothing is
+ * received. Received: the server handle yields the records read() yields,
+ * LPC_REC_CANCEL included; .conn/ID and the client port LPC_REC_MESSAGE
+ * records (on the client port msg_id is the message replied to, 0 for
+ * LPC_REC_SEND and .conn/ID writes). Receiving needs data[] of at least
+ * one record header, and waits for one record unless LPC_TRANSFER_NO_WAIT
+ * (timeout_ms applies to this wait only). Errors: ENOTTY (.stats, a
+ * folder), EBADF (a client port opened without write access and records
+ * to send, or without read access and a receive), EINVAL (malformed
+ * header, or data[] too small to receive), the errno of a first record
+ * that fails (as write(2) of the server handle, lpc.7), and when nothing
+ * was sent: EMSGSIZE (the first record to receive does not fit; it stays
+ * queued), EAGAIN, EPIPE (the connection ended and is drained), EINTR,
+ * ETIMEDOUT; ECONNABORTED (the daemon stopped while it waited). */
 #define LPC_IOC_TRANSFER(size) \
   _IOC(_IOC_READ | _IOC_WRITE, LPC_IOC_MAGIC, 2, (size))
 
 /* flags of struct lpc_transfer */
-#define LPC_TRANSFER_NO_RECEIVE 0x1 /* send only */
-#define LPC_TRANSFER_NO_WAIT 0x2    /* receive only what is queued now */
+#define LPC_TRANSFER_NO_RECEIVE 0x1 /* send only (not with LPC_IOC_CALL) */
+/* LPC_IOC_TRANSFER: receive only what is queued now; LPC_IOC_CALL: fail
+ * EAGAIN rather than wait for room to send (the reply is still awaited). */
+#define LPC_TRANSFER_NO_WAIT 0x2
 
 struct lpc_transfer {
   uint32_t flags;           /* in: LPC_TRANSFER_* */
-  uint32_t timeout_ms;      /* in: most ms to wait; 0: no limit */
-  uint32_t send_length;     /* in: bytes of records to send, from data[0] */
-  uint32_t max_records;     /* in: most records to receive; 0: no limit */
+  uint32_t timeout_ms;      /* in: most ms to wait; 0: no limit. A call's
+                               covers room and reply, a transfer's the
+                               receive (ETIMEDOUT) */
+  uint32_t send_length;     /* in: bytes of records to send, from data[0];
+                               the last record's padding may be left out */
+  uint32_t max_records;     /* in: most records to receive; 0: no limit
+                               (a call: 0 or 1) */
   uint32_t sent;            /* out: records that took effect */
-  int32_t send_error;       /* out: errno of record number `sent`, or 0 */
+  int32_t send_error;       /* out: errno of record number `sent` (from 0),
+                               which failed and ended the batch; or 0 */
   uint32_t received;        /* out: records received into data[] */
-  uint32_t received_length; /* out: their bytes, padding included */
+  uint32_t received_length; /* out: their bytes, padding included (but
+                               not past the end of data[]) */
   uint64_t first_msg_id;    /* out, client port: id of the first message
                                sent; the others follow in order */
-  uint64_t reserved;        /* zero */
-  /* followed by data[] */
+  uint64_t reserved;        /* zero (EINVAL otherwise) */
+  /* followed by data[]. The input fields come back unchanged. */
 };
 
 /* Bytes a record with `length` payload bytes takes in data[]. */
