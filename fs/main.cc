@@ -12,6 +12,7 @@
 
 #include "auto_unmount.h"
 #include "daemon.h"
+#include "mount_args.h"
 #include "operations.h"
 #include "privileges.h"
 #include "quota_options.h"
@@ -41,9 +42,10 @@ const fuse_opt kOptionSpec[] = {
 
 void Usage(const char* prog) {
   std::printf(
-      "usage: %s [options] MOUNTPOINT\n"
+      "usage: %s [options] [SOURCE] MOUNTPOINT\n"
       "\n"
       "Local procedure call ports as files (see lpcfs(8), lpc(7)).\n"
+      "SOURCE, as mount(8) passes it, is ignored.\n"
       "\n"
       "lpcfs options:\n"
       "    -o queue_messages=N    messages queued per connection and "
@@ -139,6 +141,8 @@ int main(int argc, char* argv[]) {
   ParsedArgs parsed(argc, argv);
   fuse_args& args = parsed.args;
   fuse_cmdline_opts& cmd = parsed.cmd;
+  // First, so that what mount(8) adds never reaches the other parsers.
+  if (!lpc::DropMountHelperArgs(&args)) return 2;
   Options opts;
   if (fuse_opt_parse(&args, &opts, kOptionSpec, nullptr) == -1) return 2;
   lpc::Limits limits;
@@ -194,6 +198,9 @@ int main(int argc, char* argv[]) {
   // root we serve every user (allow_other), which is safe only with it.
   fuse_opt_add_arg(&args, "-odefault_permissions");
   fuse_opt_add_arg(&args, "-ofsname=lpcfs,subtype=lpcfs");
+  // Last, so that the dev,suid that mount.fuse3 adds for root lose: a port
+  // is no device, and no one's program to run with another's rights.
+  fuse_opt_add_arg(&args, "-onosuid,nodev");
   if (geteuid() == 0) fuse_opt_add_arg(&args, "-oallow_other");
 
   return Serve(&args, cmd.mountpoint, cmd.foreground, limits, plan);
