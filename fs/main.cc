@@ -16,6 +16,7 @@
 #include "operations.h"
 #include "privileges.h"
 #include "quota_options.h"
+#include "service_notify.h"
 
 namespace {
 
@@ -107,6 +108,12 @@ int Serve(fuse_args* args, const char* mountpoint, bool foreground,
         // Only now: a failure above is still the exit status of `lpcfs`
         // without -f.
         fuse_daemonize(foreground);
+        // systemd's Type=notify (lpcfs.service) waits for this; the mount
+        // is up and the privileges are gone.
+        std::string not_told = lpc::NotifyReady();
+        if (!not_told.empty()) {
+          fuse_log(FUSE_LOG_ERR, "lpcfs: %s\n", not_told.c_str());
+        }
         daemon.StartExpiryTimer();
         // One thread: no handler ever blocks, every wait is a deferred
         // reply, and this loop is the fastest (fs/README.md "Threads").
