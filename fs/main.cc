@@ -13,9 +13,11 @@
 
 #include "auto_unmount.h"
 #include "daemon.h"
+#include "mount_args.h"
 #include "operations.h"
 #include "privileges.h"
 #include "quota_options.h"
+#include "service_notify.h"
 
 namespace {
 
@@ -51,9 +53,10 @@ const fuse_opt kOptionSpec[] = {
 
 void Usage(const char* prog) {
   std::printf(
-      "usage: %s [options] MOUNTPOINT\n"
+      "usage: %s [options] [SOURCE] MOUNTPOINT\n"
       "\n"
       "Local procedure call ports as files (see lpcfs(8), lpc(7)).\n"
+      "SOURCE, as mount(8) passes it, is ignored.\n"
       "\n"
       "lpcfs options:\n"
       "    -o queue_messages=N    messages queued per connection and "
@@ -120,6 +123,12 @@ int Serve(fuse_args* args, const char* mountpoint, bool foreground,
         // Only now: a failure above is still the exit status of `lpcfs`
         // without -f.
         fuse_daemonize(foreground);
+        // systemd's Type=notify (lpcfs.service) waits for this; the mount
+        // is up and the privileges are gone.
+        std::string not_told = lpc::NotifyReady();
+        if (!not_told.empty()) {
+          fuse_log(FUSE_LOG_ERR, "lpcfs: %s\n", not_told.c_str());
+        }
         daemon.StartExpiryTimer();
         // One thread: no handler ever blocks, every wait is a deferred
         // reply, and this loop is the fastest (fs/README.md "Threads").
@@ -154,6 +163,8 @@ int main(int argc, char* argv[]) {
   ParsedArgs parsed(argc, argv);
   fuse_args& args = parsed.args;
   fuse_cmdline_opts& cmd = parsed.cmd;
+  // First, so that what mount(8) adds never reaches the other parsers.
+  if (!lpc::DropMountHelperArgs(&args)) return 2;
   Options opts;
   if (fuse_opt_parse(&args, &opts, kOptionSpec, nullptr) == -1) return 2;
   lpc::Limits limits;
@@ -216,6 +227,9 @@ int main(int argc, char* argv[]) {
   // root we serve every user (allow_other), which is safe only with it.
   fuse_opt_add_arg(&args, "-odefault_permissions");
   fuse_opt_add_arg(&args, "-ofsname=lpcfs,subtype=lpcfs");
+  // Last, so that the dev,suid that mount.fuse3 adds for root lose: a port
+  // is no device, and no one's program to run with another's rights.
+  fuse_opt_add_arg(&args, "-onosuid,nodev");
   if (geteuid() == 0) fuse_opt_add_arg(&args, "-oallow_other");
 
   return Serve(&args, cmd.mountpoint, cmd.foreground, limits,

@@ -2,9 +2,11 @@
 # Installs the Debian packages lpcfs needs to build, run and test, but only
 # those that are missing, so a second run is quick and needs no network.
 set -eu
+# tests/install needs mount (mount -t fuse.lpcfs), man-db (man -M) and
+# dpkg-dev (dpkg-shlibdeps, for the Depends of the .deb cpack builds).
 PACKAGES="build-essential cmake pkg-config libfuse3-dev fuse3 libcap-dev
 libboost-dev libgtest-dev googletest python3 util-linux procps passwd acl
-clang libclang-rt-14-dev llvm"
+clang libclang-rt-14-dev llvm mount man-db dpkg-dev"
 missing=""
 for p in $PACKAGES; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

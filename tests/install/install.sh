@@ -1,0 +1,66 @@
+#!/bin/bash
+# `cmake --install` into a fresh prefix: every file is there, pkg-config
+# finds lpc.h, man finds the pages, the programs run.
+#
+#   install.sh BUILD_DIR
+set -u
+BUILD=${1:?usage: $0 BUILD_DIR}
+failures=0
+prefix=$(mktemp -d /tmp/lpcfs-install.XXXXXX)
+trap 'rm -rf "$prefix"' EXIT
+
+check_eq() {
+  if [ "$2" == "$3" ]; then
+    echo "ok: $1"
+  else
+    failures=$((failures + 1))
+    echo "FAIL: $1" >&2
+    echo "  expected: $(printf '%q' "$2")" >&2
+    echo "  actual:   $(printf '%q' "$3")" >&2
+  fi
+}
+
+cmake --install "$BUILD" --prefix "$prefix"
+check_eq "cmake --install" 0 $?
+
+want="bin/lpc
+bin/lpcfs
+include/lpc.h
+lib/systemd/system/lpcfs.service
+share/bash-completion/completions/lpc
+share/man/man1/lpc.1
+share/man/man7/lpc.7
+share/man/man8/lpcfs.8
+share/pkgconfig/lpc.pc"
+check_eq "the files installed" "$want" \
+  "$(cd "$prefix" && find . -type f | sed 's|^\./||' | sort)"
+
+check_eq "pkg-config --cflags lpc" "-I$prefix/include" \
+  "$(PKG_CONFIG_PATH=$prefix/share/pkgconfig pkg-config --cflags lpc | sed 's/ *$//')"
+check_eq "pkg-config --modversion lpc" "$(sed -n 's/^project(lpcfs VERSION \([0-9.]*\).*/\1/p' \
+  "$(dirname "$0")/../../CMakeLists.txt")" \
+  "$(PKG_CONFIG_PATH=$prefix/share/pkgconfig pkg-config --modversion lpc)"
+# A client compiles against the installed header alone.
+printf '#include <lpc.h>\nint main(void) { return LPC_PROTOCOL_VERSION > 0 ? 0 : 1; }\n' \
+  >"$prefix/client.c"
+cc $(PKG_CONFIG_PATH=$prefix/share/pkgconfig pkg-config --cflags lpc) \
+  -o "$prefix/client" "$prefix/client.c" && "$prefix/client"
+check_eq "a client builds with the pkg-config flags" 0 $?
+
+for page in "1 lpc" "7 lpc" "8 lpcfs"; do
+  set -- $page
+  check_eq "man -M PREFIX/share/man $1 $2" \
+    "$prefix/share/man/man$1/$2.$1" "$(man -M "$prefix/share/man" -w "$1" "$2")"
+done
+man -M "$prefix/share/man" lpc 2>/dev/null | grep -q "use lpcfs ports from the shell"
+check_eq "man -M PREFIX/share/man lpc shows lpc(1)" 0 $?
+
+"$prefix/bin/lpc" --version >/dev/null
+check_eq "the installed lpc runs" 0 $?
+"$prefix/bin/lpcfs" --help >/dev/null 2>&1
+check_eq "the installed lpcfs runs" 0 $?
+
+if [ "$failures" -ne 0 ]; then
+  echo "$failures check(s) failed" >&2
+  exit 1
+fi
