@@ -241,7 +241,7 @@ TEST_F(ConnectTest, PortOptionsWithUnknownFlagsAreInvalid) {
   UniqueFd srv = CreatePort("svc");
   ASSERT_TRUE(srv.valid());
   EXPECT_ERR(EINVAL, SetPortOptions(srv.get(), 0x80));
-  EXPECT_ERR(EINVAL, SetPortOptions(srv.get(), LPC_PORT_AUTO_ACCEPT | 0x2));
+  EXPECT_ERR(EINVAL, SetPortOptions(srv.get(), LPC_PORT_AUTO_ACCEPT | 0x4));
 }
 
 TEST_F(ConnectTest, CreateWithoutExclNeverCreates) {

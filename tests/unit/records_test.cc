@@ -34,6 +34,9 @@ TEST(DecodeServerCommand, AcceptsWellFormedRecords) {
   auto opts =
       EncodeCommand(LPC_REC_PORT_OPTIONS, 0, 0, LPC_PORT_AUTO_ACCEPT, 0);
   EXPECT_TRUE(DecodeServerCommand(span_of(opts), 256));
+  auto batches = EncodeCommand(LPC_REC_PORT_OPTIONS, 0, 0,
+                               LPC_PORT_AUTO_ACCEPT | LPC_PORT_READ_BATCHES, 0);
+  EXPECT_TRUE(DecodeServerCommand(span_of(batches), 256));
 }
 
 struct BadCase {
