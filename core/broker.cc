@@ -38,7 +38,7 @@ void Broker::Open(Token token, NodeId ino, int open_flags,
     case NodeKind::kConnectionFile: {
       Connection* conn = tables_.FindConnection(node->conn);
       if (!conn) return outbox_.Fail(std::move(open), Error::kNotConnected);
-      return OpenServerFile(std::move(open), *conn);
+      return OpenServerFile(std::move(open), *conn, open_flags);
     }
     case NodeKind::kStatsFile: {
       if ((open_flags & O_ACCMODE) != O_RDONLY) {
@@ -50,7 +50,8 @@ void Broker::Open(Token token, NodeId ino, int open_flags,
       if (tables_.handles.StatsHandlesOf(uid) >= limits_.stats_handles) {
         return outbox_.Fail(std::move(open), Error::kTooManyOpen);
       }
-      HandleId h = tables_.NewHandle(HandleKind::kStats, PortId(), ConnId());
+      HandleId h =
+          tables_.NewHandle(HandleKind::kStats, PortId(), ConnId(), O_RDONLY);
       Handle* handle = tables_.handles.Find(h);
       handle->snapshot = Stats(StatsReader(caller));
       handle->reader_uid = uid;
@@ -168,8 +169,8 @@ void Broker::Withdraw(Connection& conn) {
   tables_.Touch(conn);
 }
 
-void Broker::OpenServerFile(std::unique_ptr<OpenRequest> open,
-                            Connection& conn) {
+void Broker::OpenServerFile(std::unique_ptr<OpenRequest> open, Connection& conn,
+                            int open_flags) {
   if (conn.server_gone()) {
     return outbox_.Fail(std::move(open), Error::kNotConnected);
   }
@@ -181,8 +182,8 @@ void Broker::OpenServerFile(std::unique_ptr<OpenRequest> open,
       port->records().RemoveMessagesOf(conn.id());
     }
   }
-  HandleId h =
-      tables_.NewHandle(HandleKind::kServerConnection, conn.port(), conn.id());
+  HandleId h = tables_.NewHandle(HandleKind::kServerConnection, conn.port(),
+                                 conn.id(), open_flags);
   conn.AddServerFile(h);
   outbox_.Opened(std::move(open), {h, true});
 }
@@ -428,15 +429,17 @@ void Broker::Transfer(Token token, HandleId handle,
   if (receiving && in.room < sizeof(lpc_record)) {
     return outbox_.Fail(std::move(receive), Error::kInvalid);
   }
+  // The open mode, as read(2) and write(2) have it checked by the kernel:
+  // sending needs write, receiving read access.
+  bool may_read = h->access != O_WRONLY, may_write = h->access != O_RDONLY;
   if (h->kind == HandleKind::kClient) {
-    // The client's open mode: sending needs write, receiving read access.
     Connection* conn = tables_.FindConnection(h->conn);
     if (!conn) return outbox_.Fail(std::move(receive), Error::kBrokenPipe);
-    uint32_t mode = conn->connect_flags();
-    if ((!in.send.empty() && !(mode & LPC_CONNECT_WRITE)) ||
-        (receiving && !(mode & LPC_CONNECT_READ))) {
-      return outbox_.Fail(std::move(receive), Error::kBadHandle);
-    }
+    may_read = conn->connect_flags() & LPC_CONNECT_READ;
+    may_write = conn->connect_flags() & LPC_CONNECT_WRITE;
+  }
+  if ((!in.send.empty() && !may_write) || (receiving && !may_read)) {
+    return outbox_.Fail(std::move(receive), Error::kBadHandle);
   }
   {
     RecordCursor cursor(in.send);
@@ -506,7 +509,8 @@ Status Broker::SendRecord(const Handle& h, std::span<const std::byte> record,
       if (!cmd) return cmd.error();
       Connection* conn = tables_.FindConnection(h.conn);
       ServerPort* port = conn ? tables_.FindPort(conn->port()) : nullptr;
-      if (!port) return Error::kBrokenPipe;  // the server side has ended
+      // Once the connection has ended, as a write(2) of the file says.
+      if (!port || !conn->carrying()) return Error::kBrokenPipe;
       return ApplyCommand(*port, cmd.value(), writer.sender);
     }
     case HandleKind::kClient: {

@@ -90,9 +90,10 @@ class Broker {
   // open(O_CREAT): creates a port and its server handle. Without O_EXCL the
   // caller did not ask for a new port, so the answer is ECONNREFUSED
   // (lpc.7 "Creating a port": a missing port is never created by accident).
+  // `access`: the open(2) access mode of the server handle.
   Result<CreatedPort> CreatePort(NodeId parent, std::string_view name,
                                  uint32_t perm, uint32_t umask, bool exclusive,
-                                 const Caller& caller);
+                                 const Caller& caller, int access = O_RDWR);
 
   // --- Files (answered through the delegate, now or later). A token must
   // be new: not one the broker still holds.
@@ -183,7 +184,8 @@ class Broker {
   // The request ends before it was accepted: a signal, or connect_timeout.
   // Its open request has been taken already.
   void Withdraw(Connection& conn);
-  void OpenServerFile(std::unique_ptr<OpenRequest> open, Connection& conn);
+  void OpenServerFile(std::unique_ptr<OpenRequest> open, Connection& conn,
+                      int open_flags);
   void WriteCommand(std::unique_ptr<WriteRequest> write, ServerPort& port,
                     std::span<const std::byte> data, const Sender& sender);
   // A decoded command of a server: what it does, and the connection it

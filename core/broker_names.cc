@@ -122,7 +122,8 @@ Result<std::string> Broker::ServerAttribute(NodeId ino) {
 
 Result<CreatedPort> Broker::CreatePort(NodeId parent, std::string_view name,
                                        uint32_t perm, uint32_t umask,
-                                       bool exclusive, const Caller& caller) {
+                                       bool exclusive, const Caller& caller,
+                                       int access) {
   Transaction tx(this);
   if (parent == names_.conn_dir()) return Error::kNotPermitted;
   auto existing = names_.Child(parent, name);
@@ -136,7 +137,8 @@ Result<CreatedPort> Broker::CreatePort(NodeId parent, std::string_view name,
   if (!added) return added.error();
   Node* node = added.value();
   PortId id(tables_.NextId());
-  HandleId handle = tables_.NewHandle(HandleKind::kServer, id, ConnId());
+  HandleId handle =
+      tables_.NewHandle(HandleKind::kServer, id, ConnId(), access);
   auto port =
       std::make_unique<ServerPort>(id, node->attr.ino, handle, context_);
   port->HoldCharge(std::move(charge.value()));

@@ -2,6 +2,8 @@
 // (its kind decides every operation on it) and its poll handle.
 #pragma once
 
+#include <fcntl.h>
+
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -25,6 +27,9 @@ struct Handle {
   PortId port;     // kServer, kClient, kServerConnection
   ConnId conn;     // kClient, kServerConnection
   PollToken poll;  // to notify when readiness changes
+  // The open(2) access mode (O_RDONLY, O_WRONLY, O_RDWR). The kernel checks
+  // it for read(2) and write(2), but not for ioctls: LPC_IOC_TRANSFER does.
+  int access = O_RDWR;
   // kStats: the text taken at open, and whose it is (lpc.7 "STATS").
   StatsSnapshot snapshot;
   uint32_t reader_uid = 0;

@@ -27,9 +27,16 @@ struct Tables {
   // Ports, connections and handles share one counter, so ids are unique
   // across kinds and increasing (lpc.7: "increasing but not consecutive").
   uint64_t NextId() { return ++last_id; }
-  HandleId NewHandle(HandleKind kind, PortId port, ConnId conn) {
+  HandleId NewHandle(HandleKind kind, PortId port, ConnId conn,
+                     int access = O_RDWR) {
     HandleId id(NextId());
-    handles.Add(Handle{id, kind, port, conn, PollToken(), {}, 0});
+    Handle h;
+    h.id = id;
+    h.kind = kind;
+    h.port = port;
+    h.conn = conn;
+    h.access = access & O_ACCMODE;
+    handles.Add(std::move(h));
     return id;
   }
   // The connection may have finished: the broker's reaping pass at the end

@@ -46,6 +46,9 @@ Result<std::span<const std::byte>> DecodeClientMessage(
       record.size() != sizeof h + h.length) {
     return Error::kInvalid;
   }
+  // An empty message would read as end of file on .conn/ID; a 0-byte
+  // write() sends nothing, and a SEND or REPLY needs a payload too.
+  if (h.length == 0) return Error::kInvalid;
   if (h.length > max_message) return Error::kMessageTooLong;
   return record.subspan(sizeof h);
 }

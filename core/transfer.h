@@ -44,8 +44,8 @@ class RecordCursor {
 };
 
 // The payload of an LPC_REC_MESSAGE record a client sends (in a call or a
-// transfer): every other field must be zero (kInvalid), and the payload at
-// most max_message bytes (kMessageTooLong).
+// transfer): every other field must be zero (kInvalid), and the payload
+// 1 to max_message bytes (kInvalid, kMessageTooLong).
 Result<std::span<const std::byte>> DecodeClientMessage(
     std::span<const std::byte> record, size_t max_message);
 

@@ -21,9 +21,9 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     Daemon& d = Daemon::Of(req);
     bool exclusive = fi->flags & O_EXCL;
     const fuse_ctx& ctx = *fuse_req_ctx(req);
-    auto created =
-        d.broker().CreatePort(NodeId(parent), name, mode & 07777, ctx.umask,
-                              exclusive, d.identities().CallerOf(ctx));
+    auto created = d.broker().CreatePort(
+        NodeId(parent), name, mode & 07777, ctx.umask, exclusive,
+        d.identities().CallerOf(ctx), fi->flags & O_ACCMODE);
     if (!created) return ReplyError(req, created.error());
     fuse_entry_param e = ToEntry(created->attr);
     if (ReplyCreateRaw(req, e, created->handle.value()) != -ENOENT) return;

@@ -193,7 +193,8 @@ struct lpc_connect_process {
  * message if the server has not read it, else queues LPC_REC_CANCEL; the
  * late reply is accepted, dropped and counted in .stats replies_dropped.
  * Errors: ENOTTY (not a client port), EBADF (not opened O_RDWR), EINVAL
- * (malformed), EMSGSIZE (message over LPC_MAX_MESSAGE), EAGAIN, ENOBUFS,
+ * (malformed, or an empty message), EMSGSIZE (message over
+ * LPC_MAX_MESSAGE), EAGAIN, ENOBUFS,
  * EPIPE (the server side ended), EINTR, ETIMEDOUT, ECONNABORTED (the
  * daemon stopped). */
 #define LPC_IOC_CALL(size) \
@@ -203,8 +204,8 @@ struct lpc_connect_process {
  * many whole records as data[] holds (at most max_records). Records sent:
  * the server handle takes what write() takes; .conn/ID takes LPC_REC_SEND,
  * LPC_REC_REPLY and LPC_REC_DISCONNECT (conn_id 0 or its own); a client
- * port takes LPC_REC_MESSAGE (every field 0 but length; consecutive ids
- * from first_msg_id). They take effect in order; sending never waits for
+ * port takes LPC_REC_MESSAGE (every field 0 but length, which is 1 to
+ * LPC_MAX_MESSAGE; consecutive ids from first_msg_id). They take effect in order; sending never waits for
  * room (EAGAIN, ENOBUFS): the first record that fails ends the batch
  * (sent, send_error), records before it stay done, and nothing is
  * received. Received: the server handle yields the records read() yields,
@@ -213,8 +214,8 @@ struct lpc_connect_process {
  * LPC_REC_SEND and .conn/ID writes). Receiving needs data[] of at least
  * one record header, and waits for one record unless LPC_TRANSFER_NO_WAIT
  * (timeout_ms applies to this wait only). Errors: ENOTTY (.stats, a
- * folder), EBADF (a client port opened without write access and records
- * to send, or without read access and a receive), EINVAL (malformed
+ * folder), EBADF (a handle opened without write access and records to
+ * send, or without read access and a receive), EINVAL (malformed
  * header, or data[] too small to receive), the errno of a first record
  * that fails (as write(2) of the server handle, lpc.7), and when nothing
  * was sent: EMSGSIZE (the first record to receive does not fit; it stays

@@ -386,6 +386,75 @@ TEST_F(TransferTest, BoundConnFileReceivesMessagesAndSendsBoth) {
   ASSERT_OK(bye.Transfer(cfd));
   EXPECT_ERR(EPIPE, WriteMsg(client.get(), "anyone?"));
   EXPECT_ERR(EPIPE, CallOnce(client.get(), "anyone?").err);
+  // The file fails what is sent afterwards with EPIPE, as write(2) does.
+  EXPECT_ERR(EPIPE, WriteMsg(cfd, "too late"));
+  IoctlBuffer late;
+  late.header().flags = LPC_TRANSFER_NO_RECEIVE;
+  ASSERT_TRUE(late.AddCommand(LPC_REC_SEND, 0, 0, "too late"));
+  EXPECT_ERR(EPIPE, late.Transfer(cfd));
+}
+
+// An empty message: a 0-byte write() sends nothing, and a SEND or REPLY
+// needs a payload, so an empty MESSAGE record is refused (lpc.7 "IOCTLS").
+TEST_F(TransferTest, EmptyMessagesAreRefused) {
+  auto [srv, client, c] = ConnectAutoAccepted("svc");
+  ASSERT_TRUE(client.valid());
+  IoctlBuffer buf;
+  buf.header().flags = LPC_TRANSFER_NO_RECEIVE;
+  ASSERT_TRUE(buf.AddMessage("first"));
+  ASSERT_TRUE(buf.AddMessage(""));
+  ASSERT_OK(buf.Transfer(client.get()));
+  EXPECT_EQ(1u, buf.header().sent);
+  EXPECT_ERR(EINVAL, buf.header().send_error);
+  IoctlBuffer alone;
+  alone.header().flags = LPC_TRANSFER_NO_RECEIVE;
+  ASSERT_TRUE(alone.AddMessage(""));
+  EXPECT_ERR(EINVAL, alone.Transfer(client.get()));
+  EXPECT_ERR(EINVAL, CallOnce(client.get(), "").err);
+  EXPECT_EQ("first", Expect(srv.get(), LPC_REC_MESSAGE, c.h.conn_id).payload);
+  EXPECT_TRUE(NoRecordQueued(srv.get()));
+}
+
+// The kernel checks a descriptor's access mode for read(2) and write(2)
+// but not for ioctls: the daemon does, so a transfer can do no more than
+// those calls could (EBADF).
+TEST_F(TransferTest, AccessModeOfServerHandlesAndConnFilesIsChecked) {
+  Opened ro = Open(P("ro"), O_CREAT | O_EXCL | O_RDONLY, 0666);
+  ASSERT_OK(ro.err);
+  IoctlBuffer opts;
+  opts.header().flags = LPC_TRANSFER_NO_RECEIVE;
+  ASSERT_TRUE(opts.AddCommand(LPC_REC_PORT_OPTIONS, 0));
+  EXPECT_ERR(EBADF, opts.Transfer(ro.fd.get())) << "sending, read-only";
+  EXPECT_ERR(EAGAIN, Receive(ro.fd.get(), LPC_TRANSFER_NO_WAIT).err)
+      << "receiving, read-only: allowed, nothing queued";
+
+  Opened wo = Open(P("wo"), O_CREAT | O_EXCL | O_WRONLY, 0666);
+  ASSERT_OK(wo.err);
+  EXPECT_ERR(EBADF, Receive(wo.fd.get(), LPC_TRANSFER_NO_WAIT).err)
+      << "receiving, write-only";
+
+  // .conn/ID opened read-only takes no records; write-only gives none.
+  UniqueFd all = CreateAutoAcceptPort("svc");
+  ASSERT_TRUE(all.valid());
+  Opened c2 = Open(P("svc"), O_RDWR);
+  ASSERT_OK(c2.err);
+  const uint64_t id = Expect(all.get(), LPC_REC_CONNECT).h.conn_id;
+  Opened conn_ro = Open(ConnFile(id), O_RDONLY);
+  ASSERT_OK(conn_ro.err);
+  IoctlBuffer send;
+  send.header().flags = LPC_TRANSFER_NO_RECEIVE;
+  ASSERT_TRUE(send.AddCommand(LPC_REC_SEND, 0, 0, "no"));
+  EXPECT_ERR(EBADF, send.Transfer(conn_ro.fd.get()));
+  Opened conn_wo = Open(ConnFile(id), O_WRONLY);
+  ASSERT_OK(conn_wo.err);
+  EXPECT_ERR(EBADF, Receive(conn_wo.fd.get(), LPC_TRANSFER_NO_WAIT).err);
+  IoctlBuffer ok;
+  ok.header().flags = LPC_TRANSFER_NO_RECEIVE;
+  ASSERT_TRUE(ok.AddCommand(LPC_REC_SEND, 0, 0, "yes"));
+  ASSERT_OK(ok.Transfer(conn_wo.fd.get()));
+  std::string got;
+  ASSERT_OK(ReadMsg(c2.fd.get(), &got));
+  EXPECT_EQ("yes", got);
 }
 
 // A port whose queues hold four messages each way.

@@ -412,8 +412,10 @@ TEST_F(IoctlTest, TransferChecksItsHeader) {
   EXPECT_EQ(ErrorOf(short_buf), Error::kInvalid);
   // Room for no record to receive: refused, not a wait that cannot end.
   EXPECT_EQ(ErrorOf(Transfer(server_, {}, 0, 64)), Error::kInvalid);
-  EXPECT_TRUE(OutputOf(Transfer(client_, {RecordBytes(LPC_REC_MESSAGE, "")},
-                                LPC_TRANSFER_NO_RECEIVE, 48 + 48)));
+  // An empty message: refused, as a SEND or REPLY without payload is.
+  EXPECT_EQ(ErrorOf(Transfer(client_, {RecordBytes(LPC_REC_MESSAGE, "")},
+                             LPC_TRANSFER_NO_RECEIVE, 48 + 48)),
+            Error::kInvalid);
 }
 
 TEST(TransferFraming, TheLastRecordMayLeaveOutItsPadding) {
