@@ -40,8 +40,11 @@ extern "C" {
 
 /* Version of the record protocol described here. */
 /* 2: struct lpc_connect_process follows groups[] in the CONNECT payload;
- * MESSAGE records carry LPC_MESSAGE_* flags. */
-#define LPC_PROTOCOL_VERSION 2
+ * MESSAGE records carry LPC_MESSAGE_* flags.
+ * 3: the ioctls (LPC_IOC_CALL, LPC_IOC_TRANSFER); a server may read
+ * LPC_REC_CANCEL records and MESSAGE records with LPC_MESSAGE_CALL or
+ * LPC_MESSAGE_CONTINUED; LPC_PORT_READ_BATCHES. */
+#define LPC_PROTOCOL_VERSION 3
 
 /* Largest payload of one short message: a larger write() fails EMSGSIZE. */
 #define LPC_MAX_MESSAGE 256

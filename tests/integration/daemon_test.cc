@@ -158,7 +158,7 @@ TEST_F(CommandLineTest, UnknownUserIsAUsageErrorAndNothingIsMounted) {
 TEST_F(CommandLineTest, VersionAndHelpExitZero) {
   std::string out;
   EXPECT_EQ(0, Run({"--version"}, false, &out));
-  EXPECT_NE(std::string::npos, out.find("protocol 2")) << out;
+  EXPECT_NE(std::string::npos, out.find("protocol 3")) << out;
   EXPECT_EQ(0, Run({"--help"}, false, &out));
   EXPECT_NE(std::string::npos, out.find("queue_messages")) << out;
   EXPECT_NE(std::string::npos, out.find("-o user=NAME")) << out;
