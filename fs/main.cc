@@ -36,7 +36,7 @@ struct Options {
 
 // How long the session loop keeps polling /dev/fuse after a request before
 // it sleeps (fs/kernel_channel.h; measured in bench/README.md).
-constexpr int kDefaultSpinMicroseconds = 50;
+constexpr int kDefaultSpinMicroseconds = 100;
 
 #define LPC_OPT(t, p) \
   { t, offsetof(Options, p), 1 }
@@ -71,7 +71,7 @@ void Usage(const char* prog) {
       "connection (1024)\n"
       "    -o spin_us=N           microseconds to poll for the next request "
       "before\n"
-      "                           sleeping, 0 = sleep at once (50)\n"
+      "                           sleeping, 0 = sleep at once (100)\n"
       "    -o stats_handles=N     open .stats files per user (16)\n"
       "\n",
       prog);
