@@ -264,6 +264,27 @@ Throughput OnewayLpcfs(const Config& cfg, const char* what, const char* tag,
   return OnewayResult(cfg, times);
 }
 
+// Counts the MESSAGE records of one batch a one-way server received into
+// *got and notes a DISCONNECT in *ended; throws on any other record, and
+// if the connection ended before every message came.
+void TallyOneway(const std::vector<Record>& records, const Config& cfg,
+                 size_t* got, bool* ended) {
+  for (const Record& r : records) {
+    if (r.header.type == LPC_REC_CONNECT) continue;
+    if (r.header.type == LPC_REC_DISCONNECT) {
+      *ended = true;
+      continue;
+    }
+    if (r.header.type != LPC_REC_MESSAGE) Unexpected(r, "in one-way");
+    CheckLength(r, cfg);
+    ++*got;
+  }
+  if (*ended && *got < cfg.oneway_messages) {
+    throw std::runtime_error("connection ended after " + std::to_string(*got) +
+                             " messages");
+  }
+}
+
 // Receives cfg.oneway_messages MESSAGE records with LPC_IOC_TRANSFER on
 // `fd` (a server handle or a bound .conn/ID), as many per ioctl as 16 KiB
 // hold; returns whether a DISCONNECT came with them.
@@ -276,20 +297,7 @@ bool ReceiveBatches(int fd, const Config& cfg) {
       if (err == EINTR) continue;
       ThrowErrnoValue(err, "server LPC_IOC_TRANSFER");
     }
-    for (const Record& r : b.Received()) {
-      if (r.header.type == LPC_REC_CONNECT) continue;
-      if (r.header.type == LPC_REC_DISCONNECT) {
-        ended = true;
-        continue;
-      }
-      if (r.header.type != LPC_REC_MESSAGE) Unexpected(r, "in one-way");
-      CheckLength(r, cfg);
-      ++got;
-    }
-    if (ended && got < cfg.oneway_messages) {
-      throw std::runtime_error("connection ended after " + std::to_string(got) +
-                               " messages");
-    }
+    TallyOneway(b.Received(), cfg, &got, &ended);
   }
   return ended;
 }
@@ -392,20 +400,7 @@ Throughput OnewayLpcfsBatchRead(const Config& cfg) {
         std::vector<char> buf(kBatchRead);
         bool ended = false;
         for (size_t got = 0; got < cfg.oneway_messages;) {
-          for (const Record& r : ReadRecords(handle, buf)) {
-            if (r.header.type == LPC_REC_CONNECT) continue;
-            if (r.header.type == LPC_REC_DISCONNECT) {
-              ended = true;
-              continue;
-            }
-            if (r.header.type != LPC_REC_MESSAGE) Unexpected(r, "in one-way");
-            CheckLength(r, cfg);
-            ++got;
-          }
-          if (ended && got < cfg.oneway_messages) {
-            throw std::runtime_error("connection ended after " +
-                                     std::to_string(got) + " messages");
-          }
+          TallyOneway(ReadRecords(handle, buf), cfg, &got, &ended);
         }
         return ended;
       },

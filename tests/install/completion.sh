@@ -7,20 +7,11 @@
 set -u
 LPC=${1:?usage: $0 LPC_BINARY COMPLETION_FILE}
 COMPLETION=${2:?usage: $0 LPC_BINARY COMPLETION_FILE}
-failures=0
+# shellcheck source=checks.sh
+. "$(dirname "$0")/checks.sh"
 TMP=$(mktemp -d /tmp/lpc-completion.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 
-check_eq() {
-  if [ "$2" == "$3" ]; then
-    echo "ok: $1"
-  else
-    failures=$((failures + 1))
-    echo "FAIL: $1" >&2
-    echo "  expected: $(printf '%q' "$2")" >&2
-    echo "  actual:   $(printf '%q' "$3")" >&2
-  fi
-}
 
 # shellcheck source=../../shell/completion/lpc
 . "$COMPLETION"

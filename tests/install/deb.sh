@@ -11,20 +11,11 @@ if ! command -v dpkg-deb >/dev/null; then
   echo "SKIP: no dpkg-deb"
   exit 77
 fi
-failures=0
+# shellcheck source=checks.sh
+. "$(dirname "$0")/checks.sh"
 out=$(mktemp -d /tmp/lpcfs-deb.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 
-check_eq() {
-  if [ "$2" == "$3" ]; then
-    echo "ok: $1"
-  else
-    failures=$((failures + 1))
-    echo "FAIL: $1" >&2
-    echo "  expected: $(printf '%q' "$2")" >&2
-    echo "  actual:   $(printf '%q' "$3")" >&2
-  fi
-}
 
 cpack -G DEB --config "$BUILD/CPackConfig.cmake" -B "$out" >"$out/cpack.log" 2>&1 ||
   { cat "$out/cpack.log" >&2; echo "FAIL: cpack" >&2; exit 1; }

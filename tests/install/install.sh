@@ -5,20 +5,11 @@
 #   install.sh BUILD_DIR
 set -u
 BUILD=${1:?usage: $0 BUILD_DIR}
-failures=0
+# shellcheck source=checks.sh
+. "$(dirname "$0")/checks.sh"
 prefix=$(mktemp -d /tmp/lpcfs-install.XXXXXX)
 trap 'rm -rf "$prefix"' EXIT
 
-check_eq() {
-  if [ "$2" == "$3" ]; then
-    echo "ok: $1"
-  else
-    failures=$((failures + 1))
-    echo "FAIL: $1" >&2
-    echo "  expected: $(printf '%q' "$2")" >&2
-    echo "  actual:   $(printf '%q' "$3")" >&2
-  fi
-}
 
 cmake --install "$BUILD" --prefix "$prefix"
 check_eq "cmake --install" 0 $?

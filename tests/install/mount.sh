@@ -23,7 +23,8 @@ if [ -z "${LPC_IN_PRIVATE_NS:-}" ]; then
   exec unshare -m --propagation private "$0" "$@"
 fi
 
-failures=0
+# shellcheck source=checks.sh
+. "$(dirname "$0")/checks.sh"
 LPCFS=$(realpath "$LPCFS")
 tmp=$(mktemp -d /tmp/lpcfs-mount.XXXXXX)
 mnt=$tmp/lpc
@@ -31,16 +32,6 @@ mkdir "$mnt" "$tmp/sbin"
 ln -s "$LPCFS" "$tmp/sbin/lpcfs"
 server_pid=
 
-check_eq() {
-  if [ "$2" == "$3" ]; then
-    echo "ok: $1"
-  else
-    failures=$((failures + 1))
-    echo "FAIL: $1" >&2
-    echo "  expected: $(printf '%q' "$2")" >&2
-    echo "  actual:   $(printf '%q' "$3")" >&2
-  fi
-}
 
 # The daemons mount.fuse3 started: they went to the background, but stay
 # in this mount namespace.
