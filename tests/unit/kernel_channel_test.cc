@@ -20,22 +20,34 @@ namespace {
 
 using std::chrono::microseconds;
 
-// A session that is never mounted, for the channel's exit check.
+// A session that is never mounted, for the channel's exit check, and a
+// socketpair standing in for /dev/fuse.
 class KernelChannelTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { NewSession(); }
+  void TearDown() override { EndSession(); }
+
+  // One session per channel: libfuse 3.14 keeps only the last custom I/O
+  // of a session and frees only that one. Once attached, the session owns
+  // the daemon's end (fuse_session_destroy closes it).
+  void NewSession() {
+    EndSession();
     ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp_));
     char arg0[] = "lpcfs";
     char* argv[] = {arg0, nullptr};
     fuse_args args = FUSE_ARGS_INIT(1, argv);
     fuse_lowlevel_ops ops{};
     session_ = fuse_session_new(&args, &ops, sizeof ops, nullptr);
+    fuse_opt_free_args(&args);  // the session keeps no pointer into them
     ASSERT_NE(nullptr, session_);
   }
-  void TearDown() override {
+  void EndSession() {
     if (session_) fuse_session_destroy(session_);
-    close(sp_[0]);
-    close(sp_[1]);
+    session_ = nullptr;
+    if (!attached_ && sp_[0] >= 0) close(sp_[0]);
+    if (sp_[1] >= 0) close(sp_[1]);
+    sp_[0] = sp_[1] = -1;
+    attached_ = false;
   }
 
   // The daemon's end is sp_[0]; the "kernel" writes requests into sp_[1]
@@ -45,6 +57,7 @@ class KernelChannelTest : public ::testing::Test {
     io.read = [](int, void*, size_t, void*) -> ssize_t { return -1; };
     io.writev = [](int, struct iovec*, int, void*) -> ssize_t { return -1; };
     ASSERT_EQ("", channel.Attach(session_, sp_[0], io));
+    attached_ = true;
   }
 
   void SendInit(uint64_t unique, uint32_t offered) {
@@ -89,6 +102,7 @@ class KernelChannelTest : public ::testing::Test {
   }
 
   int sp_[2] = {-1, -1};
+  bool attached_ = false;
   fuse_session* session_ = nullptr;
 };
 
@@ -138,6 +152,7 @@ TEST_F(KernelChannelTest, AttachMakesTheDescriptorNonBlocking) {
 TEST_F(KernelChannelTest, ReadWaitsForTheNextRequest) {
   for (microseconds spin :
        {microseconds(0), microseconds(200), microseconds(5000)}) {
+    NewSession();
     KernelChannel channel(spin);
     Attach(channel);
     std::thread kernel([this] {
@@ -156,6 +171,7 @@ TEST_F(KernelChannelTest, ReadWaitsForTheNextRequest) {
 // stopping signal): the channel must not keep waiting then.
 TEST_F(KernelChannelTest, ReadEndsOnceTheSessionExits) {
   for (microseconds spin : {microseconds(0), microseconds(1000)}) {
+    NewSession();
     KernelChannel channel(spin);
     Attach(channel);
     fuse_session_exit(session_);
@@ -163,7 +179,6 @@ TEST_F(KernelChannelTest, ReadEndsOnceTheSessionExits) {
     errno = 0;
     EXPECT_EQ(-1, channel.Read(sp_[0], buf.data(), buf.size()));
     EXPECT_EQ(EINTR, errno);
-    fuse_session_reset(session_);
   }
 }
 
