@@ -67,6 +67,7 @@ constexpr int kShutdownGraceMs = 2000;
 
 struct ServeOptions {
   std::string port_path;
+  std::string mount;  // MountDir(), for the messages of failures
   mode_t mode = 0666;
   bool verbose = false;
   std::vector<std::string> command;
@@ -213,7 +214,7 @@ bool Server::Start() {
   int open_errno = errno;
   umask(old_umask);
   if (port_fd_ < 0) {
-    WarnErrno("create " + options_.port_path, open_errno);
+    Warn(FailureText("create", options_.port_path, open_errno, options_.mount));
     return false;
   }
   // Auto-accept before reading any record: it also accepts the requests
@@ -350,7 +351,7 @@ Server::ReadResult Server::ReadRecord() {
   ssize_t n = read(port_fd_, buf, sizeof buf);
   if (n < 0) {
     if (errno == EAGAIN || errno == EINTR) return ReadResult::kEmpty;
-    WarnErrno("read " + options_.port_path, errno);
+    Warn(FailureText("read", options_.port_path, errno, options_.mount));
     return ReadResult::kFatal;
   }
   if (n == 0) {
@@ -777,7 +778,14 @@ int RunServe(std::vector<std::string> args) {
   if (!CommandExists(options.command[0])) {
     Die(kExitFailure, "serve: " + options.command[0] + ": command not found");
   }
-  options.port_path = PortPath(MountDir(mount), port);
+  options.mount = MountDir(mount);
+  options.port_path = PortPath(options.mount, port);
+  // Before creating anything: open(O_CREAT) in a folder that is not on
+  // lpcfs would make a plain file there, and our first record would be
+  // written into it.
+  if (auto problem = MountProblem("create", options.port_path, options.mount)) {
+    Die(kExitFailure, *problem);
+  }
   Server server(std::move(options));
   return server.Run();
 }
