@@ -187,10 +187,22 @@ std::optional<std::string> MountProblem(std::string_view what,
 
 std::string FailureText(std::string_view what, const std::string& path, int err,
                         const std::string& mount) {
-  if (err == ENOENT || err == ENOTDIR || err == ENOTCONN) {
+  std::string text = std::string(what) + " " + path + ": " + ErrorText(err);
+  if (err == ENOTCONN || err == ECONNABORTED) {
+    // A daemon that died with the mount still there: MountProblem() names
+    // the mount to unmount. One that was unmounted as it died (auto_unmount,
+    // lpcfs.8) leaves nothing to unmount.
+    std::string folder = FolderOf(path);
+    struct stat st {};
+    if (stat(folder.c_str(), &st) != 0 && errno == ENOTCONN) {
+      if (auto problem = MountProblem(what, path, mount)) return *problem;
+    }
+    return text + ": the lpcfs daemon is gone";
+  }
+  if (err == ENOENT || err == ENOTDIR) {
     if (auto problem = MountProblem(what, path, mount)) return *problem;
   }
-  return std::string(what) + " " + path + ": " + ErrorText(err);
+  return text;
 }
 
 std::optional<mode_t> ParseMode(std::string_view text) {

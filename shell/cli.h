@@ -86,7 +86,8 @@ std::optional<std::string> MountProblem(std::string_view what,
 
 // The message for an operation on a port path that failed with err:
 // MountProblem() when err may come from where the path is (ENOENT, ENOTDIR,
-// ENOTCONN) and it finds one, else "WHAT PATH: strerror(err)".
+// ENOTCONN) and it finds one, else "WHAT PATH: strerror(err)", followed by
+// ": the lpcfs daemon is gone" for ENOTCONN and ECONNABORTED.
 std::string FailureText(std::string_view what, const std::string& path, int err,
                         const std::string& mount);
 
