@@ -48,6 +48,7 @@ enum class ReplyRule {
 
 struct CallOptions {
   std::string port_path;
+  std::string mount;  // MountDir(), for the messages of failures
   std::optional<double> timeout;
   std::string timeout_text;  // as given, for messages
   ReplyRule rule = ReplyRule::kMessage;
@@ -327,7 +328,8 @@ void Call::Connect() {
   }
   if (fd_ < 0) {
     if (err == EINTR && g_alarm_fired) TimedOut("not accepted");
-    DieErrno(kExitFailure, "connect " + options_.port_path, err);
+    Die(kExitFailure,
+        FailureText("connect", options_.port_path, err, options_.mount));
   }
   // Non-blocking, and poll() decides when to read and write, so --timeout
   // also bounds a write waiting for room in a full queue.
@@ -338,7 +340,9 @@ void Call::CheckServer(int fd) const {
   uid_t owner = 0;
   std::optional<uid_t> process;
   int err = WhoServes(options_.port_path, fd, &owner, &process);
-  if (err != 0) DieErrno(kExitFailure, "check " + options_.port_path, err);
+  if (err != 0)
+    Die(kExitFailure,
+        FailureText("check", options_.port_path, err, options_.mount));
   uid_t want = *options_.server_user;
   if (owner == want && process == want) return;
   std::string who = "owned by uid " + std::to_string(owner) + ", ";
@@ -394,7 +398,8 @@ int Call::Exchange(const std::string& message, const Deadline& deadline,
         if (WaitForRoom(deadline) == ETIMEDOUT) return ETIMEDOUT;
         continue;
       default:
-        DieErrno(kExitFailure, "send " + options_.port_path, err);
+        Die(kExitFailure,
+            FailureText("send", options_.port_path, err, options_.mount));
     }
   }
 }
@@ -412,7 +417,8 @@ int Call::Send(const std::string& message, const Deadline& deadline) {
     if (errno == EPIPE) return EPIPE;
     if (errno == EINTR) continue;
     if (errno != EAGAIN)
-      DieErrno(kExitFailure, "send " + options_.port_path, errno);
+      Die(kExitFailure,
+          FailureText("send", options_.port_path, errno, options_.mount));
     if (WaitForRoom(deadline) == ETIMEDOUT) return ETIMEDOUT;
   }
 }
@@ -423,7 +429,8 @@ ssize_t Call::TryRead(char* buf, size_t size) {
     if (n >= 0) return n;
     if (errno == EAGAIN) return -1;
     if (errno != EINTR)
-      DieErrno(kExitFailure, "read " + options_.port_path, errno);
+      Die(kExitFailure,
+          FailureText("read", options_.port_path, errno, options_.mount));
   }
 }
 
@@ -546,7 +553,8 @@ int Call::RunUntilEof() {
         sending = false;
         queue.clear();
       } else if (errno != EAGAIN && errno != EINTR) {
-        DieErrno(kExitFailure, "send " + options_.port_path, errno);
+        Die(kExitFailure,
+            FailureText("send", options_.port_path, errno, options_.mount));
       }
     }
     if (want_input && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
@@ -622,7 +630,8 @@ int RunCall(std::vector<std::string> args) {
       }
     }
   }
-  options.port_path = PortPath(MountDir(mount), port);
+  options.mount = MountDir(mount);
+  options.port_path = PortPath(options.mount, port);
   Call call(std::move(options));
   return call.Run();
 }

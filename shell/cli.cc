@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 #include <cerrno>
 #include <cmath>
@@ -96,6 +97,112 @@ std::string MountRootOf(const std::string& real_path, dev_t dev) {
     if (parent == "/") return parent;
     root = parent;
   }
+}
+
+namespace {
+
+// statfs(2)'s f_type of every FUSE file system.
+constexpr long kFuseSuperMagic = 0x65735546;
+
+std::string WithoutTrailingSlashes(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
+// The folder a path names its last component in.
+std::string FolderOf(const std::string& path) {
+  std::string trimmed = WithoutTrailingSlashes(path);
+  size_t slash = trimmed.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return trimmed.substr(0, slash);
+}
+
+bool IsBelow(const std::string& path, const std::string& folder) {
+  std::string dir = WithoutTrailingSlashes(folder);
+  if (dir == "/") return !path.empty() && path[0] == '/';
+  return path == dir || path.rfind(dir + "/", 0) == 0;
+}
+
+// The mountpoint of a FUSE daemon that has died: the first folder on the
+// way to `path` whose stat() fails ENOTCONN (the kernel answers every
+// request to a connection whose daemon is gone that way). `path` itself if
+// none does any more.
+std::string DeadMountOn(const std::string& path) {
+  for (size_t pos = path.find('/', 1);; pos = path.find('/', pos + 1)) {
+    std::string prefix = path.substr(0, pos);
+    struct stat st {};
+    if (!prefix.empty() && stat(prefix.c_str(), &st) != 0 &&
+        errno == ENOTCONN) {
+      return prefix;
+    }
+    if (pos == std::string::npos) return path;
+  }
+}
+
+}  // namespace
+
+int CheckOnLpcfs(const std::string& path, bool* on_lpcfs) {
+  struct statfs fs {};
+  if (statfs(path.c_str(), &fs) != 0) return errno;
+  *on_lpcfs = fs.f_type == kFuseSuperMagic;
+  return 0;
+}
+
+std::optional<std::string> MountProblem(std::string_view what,
+                                        const std::string& path,
+                                        const std::string& mount) {
+  std::string where = std::string(what) + " " + path + ": ";
+  std::string folder = FolderOf(path);
+  struct stat st {};
+  int stat_err = stat(folder.c_str(), &st) == 0 ? 0 : errno;
+  if (stat_err == ENOTCONN) {
+    return where + ErrorText(ENOTCONN) +
+           ": the lpcfs daemon is gone; unmount with `fusermount3 -u " +
+           DeadMountOn(folder) + "`";
+  }
+  bool on_lpcfs = false;
+  if (IsBelow(path, mount) &&
+      (CheckOnLpcfs(mount, &on_lpcfs) != 0 || !on_lpcfs)) {
+    std::string dir = WithoutTrailingSlashes(mount);
+    return "no lpcfs mounted at " + dir + ": start it with `lpcfs " + dir +
+           "` (see lpcfs(8)) or set LPC_MOUNT";
+  }
+  if (stat_err == ENOENT) {
+    // Only a server makes ports, so only it is told to make the folder.
+    return where + "no folder " + folder +
+           (what == "create" ? " (make it first: `mkdir -p " + folder + "`)"
+                             : std::string());
+  }
+  if (stat_err == ENOTDIR) return where + "a part of " + folder + " is a file";
+  if (stat_err == 0 && !S_ISDIR(st.st_mode)) {
+    return where + folder + " is not a folder";
+  }
+  if (stat_err != 0) return std::nullopt;  // the operation's own error says it
+  if (CheckOnLpcfs(folder, &on_lpcfs) == 0 && !on_lpcfs) {
+    return where + "not on an lpcfs mount";
+  }
+  return std::nullopt;
+}
+
+std::string FailureText(std::string_view what, const std::string& path, int err,
+                        const std::string& mount) {
+  std::string text = std::string(what) + " " + path + ": " + ErrorText(err);
+  if (err == ENOTCONN || err == ECONNABORTED) {
+    // A daemon that died with the mount still there: MountProblem() names
+    // the mount to unmount. One that was unmounted as it died (auto_unmount,
+    // lpcfs.8) leaves nothing to unmount.
+    std::string folder = FolderOf(path);
+    struct stat st {};
+    if (stat(folder.c_str(), &st) != 0 && errno == ENOTCONN) {
+      if (auto problem = MountProblem(what, path, mount)) return *problem;
+    }
+    return text + ": the lpcfs daemon is gone";
+  }
+  if (err == ENOENT || err == ENOTDIR) {
+    if (auto problem = MountProblem(what, path, mount)) return *problem;
+  }
+  return text;
 }
 
 std::optional<mode_t> ParseMode(std::string_view text) {

@@ -15,7 +15,7 @@ enum ExitCode : int {
   kExitOk = 0,
   kExitFailure = 1,       // connection refused/failed, I/O error
   kExitUsage = 2,         // bad command line or bad input
-  kExitTimeout = 3,       // `lpc call --timeout` expired
+  kExitTimeout = 3,       // `lpc call` or `lpc wait --timeout` expired
   kExitServerClosed = 4,  // `lpc call`: the server closed the connection early
   kExitWrongServer = 5,   // `lpc call --server-user`: served by someone else
 };
@@ -66,6 +66,30 @@ std::string PortPath(std::string_view mount, std::string_view port);
 // symlinks: realpath()) is on, given the path's st_dev: its highest
 // ancestor on the same device.
 std::string MountRootOf(const std::string& real_path, dev_t dev);
+
+// Whether the existing path is on an lpcfs mount, as far as statfs(2) can
+// tell: its f_type is FUSE's (lpc cannot tell lpcfs from another FUSE file
+// system). Returns 0 and sets *on_lpcfs, or statfs's errno.
+int CheckOnLpcfs(const std::string& path, bool* on_lpcfs);
+
+// Why a port path cannot be used because of where it is, as a whole message
+// for Die() that says what to do, or nullopt if its folder exists on an
+// lpcfs mount. Checks, in order: a dead daemon on the way (ENOTCONN: "WHAT
+// PATH: Transport endpoint is not connected: the lpcfs daemon is gone;
+// unmount with `fusermount3 -u DIR`"), no lpcfs at `mount` while PATH is
+// below it ("no lpcfs mounted at MOUNT: start it with ..."), a missing
+// folder (with `mkdir -p` advice when what is "create"), a folder that is
+// not on lpcfs. what: "connect", "create", ...; mount: MountDir().
+std::optional<std::string> MountProblem(std::string_view what,
+                                        const std::string& path,
+                                        const std::string& mount);
+
+// The message for an operation on a port path that failed with err:
+// MountProblem() when err may come from where the path is (ENOENT, ENOTDIR,
+// ENOTCONN) and it finds one, else "WHAT PATH: strerror(err)", followed by
+// ": the lpcfs daemon is gone" for ENOTCONN and ECONNABORTED.
+std::string FailureText(std::string_view what, const std::string& path, int err,
+                        const std::string& mount);
 
 // "0640" -> 0640. Only permission bits (at most 07777); nullopt otherwise.
 std::optional<mode_t> ParseMode(std::string_view text);

@@ -9,6 +9,7 @@ namespace lpc::shell {
 
 int RunServe(std::vector<std::string> args);
 int RunCall(std::vector<std::string> args);
+int RunWait(std::vector<std::string> args);
 int RunLs(std::vector<std::string> args);
 int RunStat(std::vector<std::string> args);
 

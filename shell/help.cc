@@ -18,6 +18,7 @@ shell.
 Commands:
   serve   create a port and run a command for every connection to it
   call    connect to a port, send messages and print the replies
+  wait    wait until a port exists and is served (after lpc serve ... &)
   ls      list the ports of an lpcfs mount
   stat    show a port's owner, mode, counters and connections
   help    show the help of a command (same as lpc COMMAND --help)
@@ -32,9 +33,10 @@ the mount (lpc call echo  is  lpc call /lpc/echo).
 Exit status:
   0  success
   1  failure: a connection was refused or failed, a port could not be
-     created, an I/O error (a message "lpc: WHAT: REASON" says which)
+     created, no lpcfs is mounted, the daemon is gone, an I/O error (a
+     message "lpc: WHAT: REASON" says which, and what to do)
   2  usage error (bad option or argument)
-  3  lpc call: --timeout expired
+  3  lpc call, lpc wait: --timeout expired
   4  lpc call: the server closed the connection before every reply arrived
   5  lpc call --server-user: the port is not served by that user
 
@@ -74,6 +76,11 @@ once, and any number of clients are served at the same time.
     connection id) and LPC_CLIENT_PID, LPC_CLIENT_UID, LPC_CLIENT_GID (the
     client's process id and filesystem uid and gid when it connected).
 
+A script that starts lpc serve in the background and then connects must wait
+for the port first, or its first connection may find no port yet:
+  lpc serve upper -- stdbuf -oL tr a-z A-Z &
+  lpc wait upper
+
 The port exists as long as lpc serve runs. SIGINT, SIGTERM or SIGHUP removes
 it: every connection ends (clients read end of file), every CMD still
 running gets SIGTERM (SIGKILL after 2 seconds), and lpc serve exits 0.
@@ -91,8 +98,9 @@ The "--" between PORT and CMD is required; options go before PORT.
 
 Exit status:
   0  stopped by SIGINT, SIGTERM or SIGHUP
-  1  PORT could not be created (for example "File exists"), CMD was not
-     found, or reading the port failed (the daemon went away)
+  1  PORT could not be created (for example "File exists"; nothing is
+     created when the folder is missing or not on an lpcfs mount), CMD was
+     not found, or reading the port failed (the daemon went away)
   2  usage error
 )TXT";
 
@@ -155,6 +163,36 @@ Exit status:
      sent; the message on standard error says by whom)
 )TXT";
 
+constexpr std::string_view kWaitUsage =
+    "usage: lpc wait [--mount DIR] [--timeout SEC] PORT";
+
+constexpr std::string_view kWaitHelp =
+    R"TXT(usage: lpc wait [--mount DIR] [--timeout SEC] PORT
+
+Waits until PORT exists and a server holds it (its user.lpc.server attribute
+exists, see lpc(7)), then exits 0: from then on a client's connection reaches
+the server. Use it after starting a server in the background:
+  lpc serve upper -- stdbuf -oL tr a-z A-Z &
+  lpc wait upper
+  exec 3<>"${LPC_MOUNT:-/lpc}/upper"
+It looks every 5 ms. It fails at once if no lpcfs is mounted, the daemon is
+gone or PORT's folder does not exist.
+
+Options:
+  -m, --mount DIR    the lpcfs mount (default $LPC_MOUNT, else /lpc); PORT is
+                     relative to it unless it starts with '/'
+  -t, --timeout SEC  give up after SEC seconds (decimals allowed); without it
+                     lpc wait waits as long as it takes
+  -h, --help         show this help
+
+Exit status:
+  0  PORT is served
+  1  no lpcfs mounted, the daemon is gone, PORT's folder does not exist, or
+     PORT cannot be looked at (for example "Permission denied")
+  2  usage error
+  3  --timeout expired
+)TXT";
+
 constexpr std::string_view kLsUsage = "usage: lpc ls [--mount DIR]";
 
 constexpr std::string_view kLsHelp = R"TXT(usage: lpc ls [--mount DIR]
@@ -205,6 +243,7 @@ the .stats file cannot be read, 2 usage error.
 std::string_view UsageLine(std::string_view command) {
   if (command == "serve") return kServeUsage;
   if (command == "call") return kCallUsage;
+  if (command == "wait") return kWaitUsage;
   if (command == "ls") return kLsUsage;
   if (command == "stat") return kStatUsage;
   return kTopUsage;
@@ -213,6 +252,7 @@ std::string_view UsageLine(std::string_view command) {
 std::string_view HelpText(std::string_view command) {
   if (command == "serve") return kServeHelp;
   if (command == "call") return kCallHelp;
+  if (command == "wait") return kWaitHelp;
   if (command == "ls") return kLsHelp;
   if (command == "stat") return kStatHelp;
   return kTopHelp;

@@ -1,5 +1,6 @@
 // lpc: the shell's way to lpcfs ports. `lpc serve` runs a command per
-// connection, `lpc call` is a client, `lpc ls` and `lpc stat` read .stats.
+// connection, `lpc call` is a client, `lpc wait` waits for a server,
+// `lpc ls` and `lpc stat` read .stats.
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -33,7 +34,7 @@ int main(int argc, char** argv) {
   if (command == "help") {
     if (args.size() > 1) ArgReader("help", args).Fail("too many arguments");
     if (!args.empty() && args[0] != "serve" && args[0] != "call" &&
-        args[0] != "ls" && args[0] != "stat") {
+        args[0] != "wait" && args[0] != "ls" && args[0] != "stat") {
       ArgReader("help", args).Fail("unknown command '" + args[0] + "'");
     }
     return PrintHelp(args.empty() ? "" : args[0]);
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
   Runner run = nullptr;
   if (command == "serve") run = RunServe;
   if (command == "call") run = RunCall;
+  if (command == "wait") run = RunWait;
   if (command == "ls") run = RunLs;
   if (command == "stat") run = RunStat;
   if (run == nullptr) {

@@ -3,7 +3,6 @@
 #include <lpc.h>
 #include <pwd.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 #include <algorithm>
 #include <cerrno>
@@ -24,8 +23,6 @@
 namespace lpc::shell {
 
 namespace {
-
-constexpr long kFuseSuperMagic = 0x65735546;
 
 std::string UserName(const std::string& uid_text) {
   char* end = nullptr;
@@ -51,7 +48,7 @@ StatsSnapshot ReadStats(const std::string& mount) {
   path += LPC_STATS_FILE;
   std::string text;
   int err = ReadWholeFile(path, text);
-  if (err != 0) DieErrno(kExitFailure, "read " + path, err);
+  if (err != 0) Die(kExitFailure, FailureText("read", path, err, mount));
   return ParseStats(text);
 }
 
@@ -120,11 +117,13 @@ int RunStat(std::vector<std::string> args) {
   if (port.empty()) reader.Fail("empty PORT");
   if (!reader.AtEnd())
     reader.Fail("unexpected argument '" + reader.Peek() + "'");
-  std::string path = PortPath(MountDir(mount_option), port);
+  std::string mount = MountDir(mount_option);
+  std::string path = PortPath(mount, port);
 
   struct stat st {};
-  if (lstat(path.c_str(), &st) != 0)
-    DieErrno(kExitFailure, "stat " + path, errno);
+  if (lstat(path.c_str(), &st) != 0) {
+    Die(kExitFailure, FailureText("stat", path, errno, mount));
+  }
   if (S_ISDIR(st.st_mode)) {
     Die(kExitFailure, "stat " + path + ": is a directory, not a port");
   }
@@ -132,11 +131,11 @@ int RunStat(std::vector<std::string> args) {
   if (realpath(path.c_str(), real) == nullptr) {
     DieErrno(kExitFailure, "stat " + path, errno);
   }
-  struct statfs fs {};
-  if (statfs(real, &fs) != 0) DieErrno(kExitFailure, "statfs " + path, errno);
-  if (fs.f_type != kFuseSuperMagic) {
-    Die(kExitFailure, "stat " + path + ": not on an lpcfs mount");
+  bool on_lpcfs = false;
+  if (int err = CheckOnLpcfs(real, &on_lpcfs); err != 0) {
+    DieErrno(kExitFailure, "statfs " + path, err);
   }
+  if (!on_lpcfs) Die(kExitFailure, "stat " + path + ": not on an lpcfs mount");
   std::string real_path = real;
   std::string root = MountRootOf(real_path, st.st_dev);
   // The port's path as .stats writes it: from the mount root, with '/'.

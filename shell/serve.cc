@@ -54,6 +54,11 @@ namespace {
 // CMD's stdout, so a client that does not read slows down only its own CMD
 // (the pipe fills and CMD blocks).
 constexpr size_t kToClientLimit = 64 * 1024;
+// Client messages waiting for one CMD's stdin beyond which we stop reading
+// that client's .conn/ID. The daemon's queue then fills and the client's
+// writes wait or fail EAGAIN (lpc.7 "BACK-PRESSURE"), so a client that
+// sends faster than its CMD reads costs lpc serve no more than this.
+constexpr size_t kToCommandLimit = 64 * 1024;
 // Output a CMD may write after its client has gone before we close its
 // stdout (it then gets SIGPIPE), so a CMD that ignores its input and writes
 // forever does not run on for nothing.
@@ -67,6 +72,7 @@ constexpr int kShutdownGraceMs = 2000;
 
 struct ServeOptions {
   std::string port_path;
+  std::string mount;  // MountDir(), for the messages of failures
   mode_t mode = 0666;
   bool verbose = false;
   std::vector<std::string> command;
@@ -84,11 +90,14 @@ struct Connection {
   int stdin_fd = -1;   // our end of CMD's stdin pipe, O_NONBLOCK
   int stdout_fd = -1;  // our end of CMD's stdout pipe, O_NONBLOCK
   // Client messages (as lines) not yet written to CMD's stdin, from
-  // to_cmd_offset on. Not bounded: we always drain the client, because a
-  // client blocked in write() holds the port's inode lock and stalls every
-  // other client's writes too.
+  // to_cmd_offset on. Reading the client stops at kToCommandLimit: a client
+  // waiting in write() for queue room stalls only itself, since Linux holds
+  // the port's inode lock shared for it (FOPEN_PARALLEL_DIRECT_WRITES, see
+  // the top of this file), and an appending write fails EAGAIN instead of
+  // waiting.
   std::string to_cmd;
   size_t to_cmd_offset = 0;
+  size_t ToCommandBytes() const { return to_cmd.size() - to_cmd_offset; }
   LineSplitter splitter{LPC_MAX_MESSAGE};
   std::deque<std::string> to_client;  // messages not yet written to conn_fd
   size_t to_client_bytes = 0;
@@ -213,7 +222,7 @@ bool Server::Start() {
   int open_errno = errno;
   umask(old_umask);
   if (port_fd_ < 0) {
-    WarnErrno("create " + options_.port_path, open_errno);
+    Warn(FailureText("create", options_.port_path, open_errno, options_.mount));
     return false;
   }
   // Auto-accept before reading any record: it also accepts the requests
@@ -268,7 +277,9 @@ void Server::PollOnce() {
   for (auto& [id, conn] : conns_) {
     if (conn.conn_fd >= 0) {
       short events = 0;
-      if (conn.input_open) events |= POLLIN;
+      if (conn.input_open && conn.ToCommandBytes() < kToCommandLimit) {
+        events |= POLLIN;
+      }
       if (!conn.client_gone && !conn.to_client.empty()) events |= POLLOUT;
       if (events != 0) {
         fds.push_back({conn.conn_fd, events, 0});
@@ -350,7 +361,7 @@ Server::ReadResult Server::ReadRecord() {
   ssize_t n = read(port_fd_, buf, sizeof buf);
   if (n < 0) {
     if (errno == EAGAIN || errno == EINTR) return ReadResult::kEmpty;
-    WarnErrno("read " + options_.port_path, errno);
+    Warn(FailureText("read", options_.port_path, errno, options_.mount));
     return ReadResult::kFatal;
   }
   if (n == 0) {
@@ -524,7 +535,9 @@ bool Server::Spawn(Connection& conn, const lpc_record& record) {
 
 void Server::ReadFromClient(Connection& conn) {
   char buf[LPC_RECORD_MAX];
-  for (int i = 0; i < kReadsPerWakeup && conn.input_open; ++i) {
+  for (int i = 0; i < kReadsPerWakeup && conn.input_open &&
+                  conn.ToCommandBytes() < kToCommandLimit;
+       ++i) {
     // One read() returns one message (lpc.7 "MESSAGES").
     ssize_t n = read(conn.conn_fd, buf, sizeof buf);
     if (n < 0) {
@@ -777,7 +790,14 @@ int RunServe(std::vector<std::string> args) {
   if (!CommandExists(options.command[0])) {
     Die(kExitFailure, "serve: " + options.command[0] + ": command not found");
   }
-  options.port_path = PortPath(MountDir(mount), port);
+  options.mount = MountDir(mount);
+  options.port_path = PortPath(options.mount, port);
+  // Before creating anything: open(O_CREAT) in a folder that is not on
+  // lpcfs would make a plain file there, and our first record would be
+  // written into it.
+  if (auto problem = MountProblem("create", options.port_path, options.mount)) {
+    Die(kExitFailure, *problem);
+  }
   Server server(std::move(options));
   return server.Run();
 }

@@ -5,8 +5,10 @@
 #
 # The mount lives in a temporary directory inside a private mount namespace
 # (unshare -m), so it is invisible to the host and disappears with us even
-# if everything else fails. COMMAND sees the mountpoint in $LPC_MNT and runs
-# under `timeout` (${LPC_TEST_TIMEOUT:-120} s). Exit status is COMMAND's.
+# if everything else fails. COMMAND sees the mountpoint in $LPC_MNT and the
+# daemon's pid in $LPC_DAEMON_PID (a test may kill it: the dead mount is
+# still unmounted), and runs under `timeout` (${LPC_TEST_TIMEOUT:-120} s).
+# Exit status is COMMAND's.
 set -u
 
 if [ -z "${LPC_IN_PRIVATE_NS:-}" ]; then
@@ -32,7 +34,10 @@ log="$mnt.log"
 daemon_pid=
 
 teardown() {
-  if mountpoint -q "$mnt" 2>/dev/null; then
+  # mountpoint(1) cannot stat a mount whose daemon is dead (ENOTCONN);
+  # the mount table still lists it.
+  if mountpoint -q "$mnt" 2>/dev/null ||
+    grep -qF " $mnt " /proc/self/mountinfo; then
     fusermount3 -u "$mnt" 2>/dev/null || fusermount3 -uz "$mnt" 2>/dev/null ||
       umount -l "$mnt" 2>/dev/null
   fi
@@ -71,7 +76,7 @@ if [ "$(stat -f -c %t "$mnt" 2>/dev/null)" != "65735546" ]; then
   exit 1
 fi
 
-export LPC_MNT=$mnt
+export LPC_MNT=$mnt LPC_DAEMON_PID=$daemon_pid
 timeout --kill-after=5 "${LPC_TEST_TIMEOUT:-120}" "$@"
 status=$?
 if [ $status -ne 0 ] && [ -s "$log" ]; then

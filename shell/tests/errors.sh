@@ -107,8 +107,9 @@ run_capture "$LPC" serve public -- cat
 check_eq "serve: port exists" \
   "1|lpc: create $LPC_MNT/public: File exists" "$rc|$err"
 run_capture "$LPC" serve no/such/dir -- cat
-check_eq "serve: no such folder" \
-  "1|lpc: create $LPC_MNT/no/such/dir: No such file or directory" "$rc|$err"
+check_eq "serve: no such folder (says how to make it)" \
+  "1|lpc: create $LPC_MNT/no/such/dir: no folder $LPC_MNT/no/such (make it first: \`mkdir -p $LPC_MNT/no/such\`)" \
+  "$rc|$err"
 run_capture "$LPC" serve .stats -- cat
 check_eq "serve: reserved name" \
   "1|lpc: create $LPC_MNT/.stats: File exists" "$rc|$err"
@@ -116,15 +117,52 @@ run_capture "$LPC" serve newport -- no-such-command-here
 check_eq "serve: CMD not found (and no port left behind)" \
   "1|lpc: serve: no-such-command-here: command not found|absent" \
   "$rc|$err|$([ -e "$LPC_MNT/newport" ] && echo present || echo absent)"
+mkdir -m 0755 "$LPC_MNT/roots"
 run_capture setpriv --reuid=65534 --regid=65534 --clear-groups \
-  "$LPC" serve "$TMP/not-lpcfs" -- cat
+  "$LPC" serve roots/mine -- cat
 check_eq "serve: cannot create" \
-  "1|lpc: create $TMP/not-lpcfs: Permission denied" "$rc|$err"
+  "1|lpc: create $LPC_MNT/roots/mine: Permission denied" "$rc|$err"
+
+# --- no lpcfs where lpc is told to look: say how to start it, make nothing ---
+mkdir "$TMP/plain-dir"
+no_mount="lpc: no lpcfs mounted at $TMP/plain-dir: start it with \`lpcfs $TMP/plain-dir\` (see lpcfs(8)) or set LPC_MOUNT"
+run_capture "$LPC" serve -m "$TMP/plain-dir" x -- cat
+check_eq "serve -m DIR (not lpcfs): status and message" "1|$no_mount" \
+  "$rc|$err"
+check_eq "  nothing created in DIR" "" "$(ls -A "$TMP/plain-dir")"
+run_capture env LPC_MOUNT="$TMP/plain-dir/" "$LPC" serve x -- cat
+check_eq "serve with LPC_MOUNT=DIR/ (not lpcfs)" "1|$no_mount|" \
+  "$rc|$err|$(ls -A "$TMP/plain-dir")"
+run_capture "$LPC" serve "$TMP/plain-dir/x" -- cat
+check_eq "serve of a path not on lpcfs: says so, creates nothing" \
+  "1|lpc: create $TMP/plain-dir/x: not on an lpcfs mount|" \
+  "$rc|$err|$(ls -A "$TMP/plain-dir")"
+run_capture "$LPC" call -m "$TMP/plain-dir" upper hello
+check_eq "call, no lpcfs at the mount" "1|$no_mount" "$rc|$err"
+run_capture "$LPC" call -m "$TMP/absent" upper hello
+check_eq "call, the mount folder does not exist" \
+  "1|lpc: no lpcfs mounted at $TMP/absent: start it with \`lpcfs $TMP/absent\` (see lpcfs(8)) or set LPC_MOUNT" \
+  "$rc|$err"
+run_capture "$LPC" wait -m "$TMP/plain-dir" upper
+check_eq "wait, no lpcfs at the mount: fails at once" "1|$no_mount" "$rc|$err"
+run_capture "$LPC" stat -m "$TMP/plain-dir" upper
+check_eq "stat, no lpcfs at the mount" "1|$no_mount" "$rc|$err"
+
+# --- a missing folder on the mount ---
+run_capture "$LPC" call no/such/port hello
+check_eq "call: no such folder" \
+  "1|lpc: connect $LPC_MNT/no/such/port: no folder $LPC_MNT/no/such" \
+  "$rc|$err"
+run_capture "$LPC" wait no/such/port
+check_eq "wait: no such folder (fails at once)" \
+  "1|lpc: wait for $LPC_MNT/no/such/port: no folder $LPC_MNT/no/such" \
+  "$rc|$err"
 
 # --- lpc ls / stat ---
 run_capture "$LPC" ls --mount "$TMP"
 check_eq "ls: not an lpcfs mount" \
-  "1|lpc: read $TMP/.stats: No such file or directory" "$rc|$err"
+  "1|lpc: no lpcfs mounted at $TMP: start it with \`lpcfs $TMP\` (see lpcfs(8)) or set LPC_MOUNT" \
+  "$rc|$err"
 run_capture "$LPC" stat nosuch
 check_eq "stat: missing port" \
   "1|lpc: stat $LPC_MNT/nosuch: No such file or directory" "$rc|$err"

@@ -41,7 +41,7 @@ check_eq "lpc -h is lpc --help" "0|$top_help" "$rc|$out"
 run "$LPC" help
 check_eq "lpc help is lpc --help" "0|$top_help" "$rc|$out"
 
-for cmd in serve call ls stat; do
+for cmd in serve call wait ls stat; do
   run "$LPC" "$cmd" --help
   check_eq "lpc $cmd --help: status, no stderr" "0|" "$rc|$err"
   check_eq "lpc $cmd --help: starts with its usage" "usage: lpc $cmd" \
@@ -102,6 +102,12 @@ usage_error "serve: bad mode" \
   "lpc: serve: invalid mode '999' (octal, like 0660)" \
   "$LPC" serve --mode 999 port -- cat
 usage_error "stat without PORT" "lpc: stat: missing PORT" "$LPC" stat
+usage_error "wait without PORT" "lpc: wait: missing PORT" "$LPC" wait
+usage_error "wait: bad timeout" \
+  "lpc: wait: invalid timeout '0' (seconds, like 2 or 0.5)" \
+  "$LPC" wait --timeout 0 port
+usage_error "wait: two PORTs" "lpc: wait: unexpected argument 'b'" \
+  "$LPC" wait a b
 usage_error "call: unknown server user" \
   "lpc: call: unknown user 'no-such-user-x'" \
   "$LPC" call --server-user no-such-user-x port
