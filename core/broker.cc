@@ -65,33 +65,54 @@ void Broker::Open(Token token, NodeId ino, int open_flags,
 void Broker::Connect(std::unique_ptr<OpenRequest> open, Node& node,
                      int open_flags, const Caller& caller) {
   ServerPort* port = tables_.FindPort(node.port);
-  if (!port) return outbox_.Fail(std::move(open), Error::kConnectionRefused);
+  auto refuse = [&](Error why, std::string detail) {
+    if (port) {
+      LogEvent(EventKind::kConnectRefused, *port, 0, caller.sender, why,
+               std::move(detail));
+    } else {
+      outbox_.Log({EventKind::kConnectRefused, names_.PathOf(node), 0,
+                   caller.sender, why, std::move(detail)});
+    }
+    outbox_.Fail(std::move(open), why);
+  };
+  auto over_quota = [&](Error why, uint32_t uid, QuotaKind kind) {
+    LogQuota(PortPath(*port), uid, kind);
+    outbox_.Fail(std::move(open), why);
+  };
+  if (!port) return refuse(Error::kConnectionRefused, "no server");
   // An unlinked port takes no new connections (lpc.7 "Unlinking and
   // renaming"), also through a name that skips the lookup, such as
   // /proc/self/fd/N of one of its handles.
-  if (!node.linked) {
-    return outbox_.Fail(std::move(open), Error::kConnectionRefused);
-  }
+  if (!node.linked) return refuse(Error::kConnectionRefused, "port unlinked");
   if (port->requests().size() >= limits_.backlog) {
-    return outbox_.Fail(std::move(open), Error::kWouldBlock);
+    return refuse(Error::kWouldBlock,
+                  "backlog of " + std::to_string(limits_.backlog) + " full");
   }
   // lpc.7 "QUOTAS": a port whose server reaps slowly holds at most
   // port_connections; beyond that it is busy, as a full backlog is.
   if (port->connections().size() >= limits_.port_connections) {
-    return outbox_.Fail(std::move(open), Error::kWouldBlock);
+    return refuse(Error::kWouldBlock, "port_connections limit reached");
   }
   // The client is charged a connection (and a pending request until it is
   // answered), the port's owner a served connection. Each charge is
   // released when the Connection holding it is reaped, on every path.
   const uint32_t owner = names_.Find(port->node())->attr.uid;
   auto client = quota_.Charge(caller.sender.uid, QuotaKind::kClientConnections);
-  if (!client) return outbox_.Fail(std::move(open), client.error());
+  if (!client) {
+    return over_quota(client.error(), caller.sender.uid,
+                      QuotaKind::kClientConnections);
+  }
   auto served = quota_.Charge(owner, QuotaKind::kServedConnections);
-  if (!served) return outbox_.Fail(std::move(open), served.error());
+  if (!served) {
+    return over_quota(served.error(), owner, QuotaKind::kServedConnections);
+  }
   QuotaCharge pending;
   if (!port->auto_accept()) {
     auto charged = quota_.Charge(caller.sender.uid, QuotaKind::kPending);
-    if (!charged) return outbox_.Fail(std::move(open), charged.error());
+    if (!charged) {
+      return over_quota(charged.error(), caller.sender.uid,
+                        QuotaKind::kPending);
+    }
     pending = std::move(charged.value());
   }
   // An auto-accepted open never waits, so a signal cannot interrupt it.
@@ -148,6 +169,8 @@ void Broker::Reject(Connection& conn, Error why) {
   outbox_.Fail(conn.open_request().PopFront(), why);
   conn.Refuse();
   ServerPort* port = tables_.FindPort(conn.port());
+  LogEvent(EventKind::kConnectRefused, *port, conn.id().value(),
+           conn.client().sender, why, "rejected by the server");
   port->RemoveRequest(conn.id());
   // lpc.7: a rejected request ends there, with no DISCONNECT record.
   port->records().RemoveAllOf(conn.id());
@@ -263,8 +286,12 @@ void Broker::Write(Token token, HandleId handle,
 void Broker::WriteCommand(std::unique_ptr<WriteRequest> write, ServerPort& port,
                           std::span<const std::byte> data,
                           const Sender& sender) {
-  auto decoded = DecodeServerCommand(data, limits_.max_message);
-  if (!decoded) return outbox_.Fail(std::move(write), decoded.error());
+  RecordFault fault;
+  auto decoded = DecodeServerCommand(data, limits_.max_message, &fault);
+  if (!decoded) {
+    LogRecordFault(port, data, sender, decoded.error(), fault);
+    return outbox_.Fail(std::move(write), decoded.error());
+  }
   const ServerCommand& cmd = decoded.value();
   auto [decision, conn] = Decide(port, cmd);
   switch (decision.action) {
@@ -489,8 +516,12 @@ Status Broker::SendRecord(const Handle& h, std::span<const std::byte> record,
     case HandleKind::kServer: {
       ServerPort* port = tables_.FindPort(h.port);
       if (!port) return Error::kBadHandle;
-      auto cmd = DecodeServerCommand(record, limits_.max_message);
-      if (!cmd) return cmd.error();
+      RecordFault fault;
+      auto cmd = DecodeServerCommand(record, limits_.max_message, &fault);
+      if (!cmd) {
+        LogRecordFault(*port, record, writer.sender, cmd.error(), fault);
+        return cmd.error();
+      }
       return ApplyCommand(*port, cmd.value(), writer.sender);
     }
     case HandleKind::kServerConnection: {
@@ -587,12 +618,22 @@ void Broker::ClosePort(PortId id) {
   // Gone from the table first, so nothing is queued on it any more.
   std::unique_ptr<ServerPort> port = std::move(it->second);
   tables_.ports.erase(it);
+  const std::string path = PortPath(*port);
+  outbox_.Log({EventKind::kPortClosed,
+               path,
+               0,
+               port->server(),
+               Error::kConnectionRefused,
+               {}});
   std::vector<Connection*> conns;
   for (auto& [conn_id, conn] : port->connections()) conns.push_back(conn);
   for (Connection* conn : conns) {
     // No one is left to read its records.
     conn->Advance(Notice::kDone);
     if (conn->pending()) {
+      outbox_.Log({EventKind::kConnectRefused, path, conn->id().value(),
+                   conn->client().sender, Error::kConnectionRefused,
+                   "the port closed"});
       outbox_.Fail(conn->open_request().PopFront(), Error::kConnectionRefused);
       conn->Refuse();
     } else {
@@ -609,6 +650,38 @@ void Broker::ClosePort(PortId id) {
     // kernel still refers to it.
     names_.Drop(node);
   }
+}
+
+std::string Broker::PortPath(const ServerPort& port) {
+  Node* node = names_.Find(port.node());
+  return node ? names_.PathOf(*node) : std::string("(unlinked)");
+}
+
+void Broker::LogEvent(EventKind kind, const ServerPort& port, uint64_t conn,
+                      const Sender& who, Error error, std::string detail) {
+  outbox_.Log({kind, PortPath(port), conn, who, error, std::move(detail)});
+}
+
+void Broker::LogQuota(const std::string& path, uint32_t uid, QuotaKind kind) {
+  Sender who;
+  who.uid = uid;
+  outbox_.Log({EventKind::kQuotaExceeded, path, 0, who, Error::kQuotaExceeded,
+               std::string(QuotaOptionName(kind)) + " used up"});
+}
+
+void Broker::LogRecordFault(const ServerPort& port,
+                            std::span<const std::byte> data,
+                            const Sender& writer, Error error,
+                            const RecordFault& fault) {
+  // The connection the record names, if its header is there to say.
+  uint64_t conn = 0;
+  lpc_record h;
+  if (data.size() >= sizeof h) {
+    std::memcpy(&h, data.data(), sizeof h);
+    conn = h.conn_id;
+  }
+  LogEvent(EventKind::kRecordRejected, port, conn, writer, error,
+           std::string("field ") + fault.field + " " + fault.why);
 }
 
 void Broker::ReapFinished() {
@@ -740,6 +813,11 @@ void Broker::Expire(std::chrono::steady_clock::time_point now) {
     }
   }
   for (Connection* conn : expired) {
+    if (ServerPort* port = tables_.FindPort(conn->port())) {
+      LogEvent(EventKind::kConnectTimedOut, *port, conn->id().value(),
+               conn->client().sender, Error::kTimedOut,
+               "not accepted within connect_timeout");
+    }
     outbox_.Fail(conn->open_request().PopFront(), Error::kTimedOut);
     Withdraw(*conn);
   }

@@ -30,6 +30,7 @@
 #include "caller.h"
 #include "connection.h"
 #include "errors.h"
+#include "events.h"
 #include "handle_table.h"
 #include "ids.h"
 #include "message_router.h"
@@ -223,6 +224,18 @@ class Broker {
   void Erase(Connection& conn);
 
   uint32_t Readiness(const Handle& handle);
+
+  // Log events (core/events.h): the path of a port's name, and an event
+  // about `port` and connection `conn` (0: none) queued in the outbox.
+  std::string PortPath(const ServerPort& port);
+  void LogEvent(EventKind kind, const ServerPort& port, uint64_t conn,
+                const Sender& who, Error error, std::string detail = {});
+  // A quota refused `uid` something (lpc.7 "QUOTAS").
+  void LogQuota(const std::string& path, uint32_t uid, QuotaKind kind);
+  // A server's record was malformed: which field, and why.
+  void LogRecordFault(const ServerPort& port, std::span<const std::byte> data,
+                      const Sender& writer, Error error,
+                      const RecordFault& fault);
 
   // Lets in the writers that waited for their user's bytes quota, once
   // bytes of that user were released (lpc.7 "QUOTAS").

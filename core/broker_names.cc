@@ -131,7 +131,12 @@ Result<CreatedPort> Broker::CreatePort(NodeId parent, std::string_view name,
   if (existing.error() != Error::kNotFound) return existing.error();
   if (!exclusive) return Error::kConnectionRefused;
   auto charge = quota_.Charge(caller.sender.uid, QuotaKind::kPorts);
-  if (!charge) return charge.error();
+  if (!charge) {
+    std::string path = names_.PathOf(*names_.Find(parent));
+    if (path.back() != '/') path += '/';
+    LogQuota(path + std::string(name), caller.sender.uid, QuotaKind::kPorts);
+    return charge.error();
+  }
   auto added = names_.AddCreated(parent, name, NodeKind::kPort, perm, umask,
                                  caller.sender.uid, caller.sender.gid);
   if (!added) return added.error();
@@ -146,6 +151,12 @@ Result<CreatedPort> Broker::CreatePort(NodeId parent, std::string_view name,
   tables_.ports.emplace(id, std::move(port));
   node->port = id;
   names_.RememberLookup(node);
+  outbox_.Log({EventKind::kPortCreated,
+               names_.PathOf(*node),
+               0,
+               caller.sender,
+               Error::kInvalid,
+               {}});
   return CreatedPort{node->attr, handle};
 }
 

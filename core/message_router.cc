@@ -72,13 +72,23 @@ void MessageRouter::Send(std::unique_ptr<WriteRequest> write, Connection& conn,
   }
   uint64_t reply_to = write->reply_to;
   bool parked = false;
+  // lpc.7 "QUOTAS": a queue with room refused only for the writer's own
+  // bytes quota is ENOBUFS, not EAGAIN: poll would not tell when it
+  // passes, since another connection's reader frees it.
+  bool queue_admits = channel.Admits(write->message.data.size());
+  Error why = queue_admits ? Error::kNoBuffers : Error::kWouldBlock;
+  // One event per message that waits: debug level (core/events.h).
+  out_.Log({EventKind::kQueueFull,
+            {},
+            conn.id().value(),
+            write->message.sender,
+            why,
+            std::string(direction == Direction::kToServer ? "to server"
+                                                          : "to client") +
+                (queue_admits ? ", writer's quota_bytes used up" : "") +
+                (write->nonblock ? "" : ", writer waits")});
   if (write->nonblock) {
-    // lpc.7 "QUOTAS": a queue with room refused only for the writer's own
-    // bytes quota is ENOBUFS, not EAGAIN: poll would not tell when it
-    // passes, since another connection's reader frees it.
-    bool queue_admits = channel.Admits(write->message.data.size());
-    out_.Fail(std::move(write),
-              queue_admits ? Error::kNoBuffers : Error::kWouldBlock);
+    out_.Fail(std::move(write), why);
   } else {
     parked = Park(std::move(write), channel.writers());
     if (parked) channel.WaitForQuota();

@@ -32,6 +32,10 @@ void Outbox::DropPoll(PollToken poll) {
   if (poll) effects_.push_back(Drop{poll});
 }
 
+void Outbox::Log(Event event) {
+  effects_.push_back(LogEvent{std::make_unique<const Event>(std::move(event))});
+}
+
 Outbox::Batch Outbox::Take() {
   Batch out;
   out.swap(effects_);
@@ -57,9 +61,11 @@ std::vector<HandleId> Outbox::Deliver(Batch batch, BrokerDelegate& d) {
             d.ReplyIoctl(e.token, {e.out.data(), e.out.size()});
           } else if constexpr (std::is_same_v<E, Notify>) {
             d.NotifyPoll(e.poll);
-          } else {
-            static_assert(std::is_same_v<E, Drop>);
+          } else if constexpr (std::is_same_v<E, Drop>) {
             d.DropPoll(e.poll);
+          } else {
+            static_assert(std::is_same_v<E, LogEvent>);
+            d.Log(*e.event);
           }
         },
         effect);

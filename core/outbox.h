@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "events.h"
 #include "ids.h"
 #include "requests.h"
 
@@ -44,6 +45,9 @@ class BrokerDelegate {
   virtual void NotifyPoll(PollToken poll) = 0;
   // The broker no longer needs this poll handle: free it.
   virtual void DropPoll(PollToken poll) = 0;
+  // Something an administrator may want to know happened (lpcfs.8
+  // "LOGGING"); the delegate decides whether and how to write it.
+  virtual void Log(const Event& event) { (void)event; }
 };
 
 class Outbox {
@@ -57,6 +61,7 @@ class Outbox {
   void Transferred(std::unique_ptr<Request> request, Bytes out);
   void NotifyPoll(PollToken poll);
   void DropPoll(PollToken poll);
+  void Log(Event event);
 
   struct ReplyOpen {
     Token token;
@@ -84,8 +89,13 @@ class Outbox {
   struct Drop {
     PollToken poll;
   };
+  // Behind a pointer: small effects stay small (and GCC 12 warns, wrongly,
+  // of strings held inline in this variant).
+  struct LogEvent {
+    std::unique_ptr<const Event> event;
+  };
   using Effect = std::variant<ReplyOpen, ReplyData, ReplyWritten, ReplyError,
-                              ReplyIoctl, Notify, Drop>;
+                              ReplyIoctl, Notify, Drop, LogEvent>;
   using Batch = std::vector<Effect>;
 
   // Everything collected so far, emptying the outbox.

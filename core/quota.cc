@@ -5,6 +5,24 @@
 
 namespace lpc {
 
+const char* QuotaOptionName(QuotaKind kind) {
+  switch (kind) {
+    case QuotaKind::kPorts:
+      return "quota_ports";
+    case QuotaKind::kClientConnections:
+      return "quota_connections";
+    case QuotaKind::kServedConnections:
+      return "quota_served";
+    case QuotaKind::kPending:
+      return "quota_pending";
+    case QuotaKind::kBytes:
+      return "quota_bytes";
+    case QuotaKind::kFolders:
+      return "quota_folders";
+  }
+  return "quota";
+}
+
 bool QuotaUsage::zero() const {
   return std::all_of(used.begin(), used.end(), [](size_t n) { return n == 0; });
 }

@@ -33,6 +33,9 @@ enum class QuotaKind : uint8_t {
 };
 inline constexpr size_t kQuotaKinds = 6;
 
+// The -o option that sets a kind's limit ("quota_ports", ...).
+const char* QuotaOptionName(QuotaKind kind);
+
 // The limits, each per user; lpcfs.8 names the -o option of each.
 struct QuotaLimits {
   std::array<size_t, kQuotaKinds> max = {

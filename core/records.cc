@@ -2,18 +2,45 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
+#include <utility>
 
 namespace lpc {
 
 Result<ServerCommand> DecodeServerCommand(std::span<const std::byte> data,
-                                          size_t max_message) {
+                                          size_t max_message,
+                                          RecordFault* fault) {
+  auto fail = [fault](const char* field, std::string why,
+                      Error e = Error::kInvalid) {
+    if (fault) *fault = {field, std::move(why)};
+    return e;
+  };
   lpc_record h;
-  if (data.size() < sizeof h) return Error::kInvalid;
-  std::memcpy(&h, data.data(), sizeof h);
-  if (data.size() != sizeof h + h.length) return Error::kInvalid;
-  if (h.reserved != 0 || h.pid != 0 || h.uid != 0 || h.gid != 0) {
-    return Error::kInvalid;
+  if (data.size() < sizeof h) {
+    return fail("length", "a write of " + std::to_string(data.size()) +
+                              " bytes is shorter than the 48-byte header");
   }
+  std::memcpy(&h, data.data(), sizeof h);
+  // Before the length: a record read and written back has the length of
+  // what it carried, but pid/uid/gid say better what happened.
+  if (h.pid != 0 || h.uid != 0 || h.gid != 0) {
+    const char* field = h.pid ? "pid" : h.uid ? "uid" : "gid";
+    return fail(field,
+                "must be 0 in a record the server writes (a record read "
+                "and written back keeps them: clear them)");
+  }
+  const size_t payload = data.size() - sizeof h;
+  if (payload != h.length) {
+    std::string why = "is " + std::to_string(h.length) + " but the write has " +
+                      std::to_string(payload) + " payload bytes";
+    if (payload == 0) {
+      why += ": header and payload must be one write";
+    } else if (h.length == data.size()) {
+      why += ": length counts the payload only, not the header";
+    }
+    return fail("length", why);
+  }
+  if (h.reserved != 0) return fail("reserved", "must be 0");
   ServerCommand cmd;
   cmd.type = h.type;
   cmd.conn_id = h.conn_id;
@@ -22,37 +49,54 @@ Result<ServerCommand> DecodeServerCommand(std::span<const std::byte> data,
   cmd.status = h.status;
   cmd.payload = data.subspan(sizeof h);
 
+  auto must_be_zero = [&](const char* field) {
+    return fail(field, "must be 0 in this record type");
+  };
   bool carries_payload = h.type == LPC_REC_SEND || h.type == LPC_REC_REPLY;
   switch (h.type) {
     case LPC_REC_ACCEPT:
     case LPC_REC_DISCONNECT:
-      if (h.flags || h.status || h.msg_id) return Error::kInvalid;
+    case LPC_REC_SEND:
+      if (h.flags) return must_be_zero("flags");
+      if (h.status) return must_be_zero("status");
+      if (h.msg_id) return must_be_zero("msg_id");
       break;
     case LPC_REC_REJECT:
-      if (h.flags || h.msg_id) return Error::kInvalid;
-      break;
-    case LPC_REC_SEND:
-      if (h.flags || h.status || h.msg_id) return Error::kInvalid;
+      if (h.flags) return must_be_zero("flags");
+      if (h.msg_id) return must_be_zero("msg_id");
       break;
     case LPC_REC_REPLY:
-      if (h.flags || h.status || h.msg_id == 0) return Error::kInvalid;
+      if (h.flags) return must_be_zero("flags");
+      if (h.status) return must_be_zero("status");
+      if (h.msg_id == 0) {
+        return fail("msg_id", "must name the message replied to");
+      }
       break;
     case LPC_REC_PORT_OPTIONS:
-      if (h.conn_id || h.msg_id || h.status) return Error::kInvalid;
+      if (h.conn_id) return must_be_zero("conn_id");
+      if (h.msg_id) return must_be_zero("msg_id");
+      if (h.status) return must_be_zero("status");
       if (h.flags & ~uint32_t{LPC_PORT_AUTO_ACCEPT | LPC_PORT_READ_BATCHES}) {
-        return Error::kInvalid;
+        return fail("flags", "has unknown bits");
       }
       break;
     default:
-      return Error::kInvalid;
+      return fail("type", "is " + std::to_string(h.type) +
+                              ", not a record a server writes");
   }
   if (carries_payload) {
-    if (h.length == 0) return Error::kInvalid;
-    if (h.length > max_message) return Error::kMessageTooLong;
+    if (h.length == 0) return fail("length", "must not be 0 for a message");
+    if (h.length > max_message) {
+      return fail("length",
+                  "is over the message limit of " + std::to_string(max_message),
+                  Error::kMessageTooLong);
+    }
   } else if (h.length != 0) {
-    return Error::kInvalid;
+    return fail("length", "must be 0 in this record type");
   }
-  if (h.type != LPC_REC_PORT_OPTIONS && h.conn_id == 0) return Error::kInvalid;
+  if (h.type != LPC_REC_PORT_OPTIONS && h.conn_id == 0) {
+    return fail("conn_id", "must name a connection");
+  }
   return cmd;
 }
 

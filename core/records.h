@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "caller.h"
@@ -26,11 +27,23 @@ struct ServerCommand {
   std::span<const std::byte> payload;
 };
 
+// Why a record was refused: the header field at fault and what is wrong
+// with it, for the daemon's log (lpcfs.8 "LOGGING"). The three usual
+// mistakes get their own words: a CONNECT record echoed back as ACCEPT
+// (pid/uid/gid kept), header and payload in two writes, `length` that
+// counts the header.
+struct RecordFault {
+  const char* field = "";
+  std::string why;
+};
+
 // Checks the layout rules of lpc.7: one whole record, a known type, unused
 // fields zero, payload sizes within limits. Errors: kInvalid for malformed
-// records, kMessageTooLong for a payload over max_message.
+// records, kMessageTooLong for a payload over max_message; `fault`, if
+// given, then says which field and why.
 Result<ServerCommand> DecodeServerCommand(std::span<const std::byte> data,
-                                          size_t max_message);
+                                          size_t max_message,
+                                          RecordFault* fault = nullptr);
 
 // Builds the bytes of a record the server reads.
 Bytes EncodeRecord(uint32_t type, uint64_t conn_id, uint64_t msg_id,

@@ -173,4 +173,6 @@ void Daemon::DropPoll(PollToken poll) {
   fuse_pollhandle_destroy(reinterpret_cast<fuse_pollhandle*>(poll.value()));
 }
 
+void Daemon::Log(const Event& event) { log_.Write(event); }
+
 }  // namespace lpc

@@ -8,7 +8,8 @@
 //      taken by fuse_req_interrupt_func); libfuse's session lock is never
 //      held while our code runs.
 //   2. Broker::mu_, taken by every broker call.
-//   3. RequestTable::mu_, ProcessIdCache::mu_, ExpiryTimer::mu_: leaves.
+//   3. RequestTable::mu_, ProcessIdCache::mu_, ExpiryTimer::mu_,
+//      EventLog::mu_: leaves.
 // Replies are sent with none of 2 and 3 held, so the lock of a request is
 // never wanted under the broker's lock.
 #pragma once
@@ -26,6 +27,7 @@
 #include "broker.h"
 #include "identity.h"
 #include "kernel_channel.h"
+#include "log.h"
 #include "request_table.h"
 
 namespace lpc {
@@ -66,6 +68,7 @@ class Daemon final : public BrokerDelegate {
   Broker& broker() { return broker_; }
   Identities& identities() { return identities_; }
   const RequestTable& requests() const { return requests_; }
+  EventLog& log() { return log_; }
 
   // A request the broker will answer, now or later: registered under a
   // new token, with its interrupts routed to Broker::Cancel.
@@ -93,6 +96,7 @@ class Daemon final : public BrokerDelegate {
   void ReplyIoctl(Token token, std::span<const std::byte> out) override;
   void NotifyPoll(PollToken poll) override;
   void DropPoll(PollToken poll) override;
+  void Log(const Event& event) override;
 
  private:
   static void OnInterrupt(fuse_req_t req, void* data);
@@ -100,6 +104,7 @@ class Daemon final : public BrokerDelegate {
   // unregistered, or null if it is no longer waiting.
   fuse_req_t Claim(Token token);
 
+  EventLog log_;  // before broker_: the broker's last events go here
   KernelChannel channel_;
   RequestTable requests_;
   Identities identities_;

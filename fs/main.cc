@@ -13,7 +13,9 @@
 
 #include "auto_unmount.h"
 #include "daemon.h"
+#include "log.h"
 #include "mount_args.h"
+#include "mount_check.h"
 #include "operations.h"
 #include "privileges.h"
 #include "quota_options.h"
@@ -32,6 +34,7 @@ struct Options {
   unsigned reply_window = 0;
   unsigned stats_handles = 0;
   int spin_us = kSpinUnset;
+  char* log_level = nullptr;  // fuse_opt allocates it; freed in ParsedArgs
 };
 
 // How long the session loop keeps polling /dev/fuse after a request before
@@ -48,8 +51,36 @@ const fuse_opt kOptionSpec[] = {
     LPC_OPT("reply_window=%u", reply_window),
     LPC_OPT("stats_handles=%u", stats_handles),
     LPC_OPT("spin_us=%d", spin_us),
+    LPC_OPT("log_level=%s", log_level),
     FUSE_OPT_END,
 };
+
+// Options of libfuse's multithreaded loop. lpcfs runs one loop thread
+// (fs/README.md "Threads"), so they change nothing; they are accepted, so
+// that a command line or fstab line written for another FUSE file system
+// still mounts, and said to be ignored (lpcfs.8 "OPTIONS").
+enum { kIgnoredThreadOption = 1 };
+const fuse_opt kThreadOptionSpec[] = {
+    FUSE_OPT_KEY("-s", kIgnoredThreadOption),
+    FUSE_OPT_KEY("clone_fd", kIgnoredThreadOption),
+    FUSE_OPT_KEY("max_threads=", kIgnoredThreadOption),
+    FUSE_OPT_KEY("max_idle_threads=", kIgnoredThreadOption),
+    // Always subtype=lpcfs, added below; mount.fuse3 passes one too.
+    FUSE_OPT_KEY("subtype=", FUSE_OPT_KEY_DISCARD),
+    FUSE_OPT_END,
+};
+
+int DropThreadOption(void*, const char* arg, int key, fuse_args*) {
+  if (key != kIgnoredThreadOption) return 1;
+  // -s asks for what lpcfs does anyway: nothing to say.
+  if (std::strcmp(arg, "-s") != 0) {
+    std::fprintf(stderr,
+                 "lpcfs: warning: ignoring -o %s: lpcfs serves from one "
+                 "thread\n",
+                 arg);
+  }
+  return 0;
+}
 
 void Usage(const char* prog) {
   std::printf(
@@ -73,12 +104,27 @@ void Usage(const char* prog) {
       "before\n"
       "                           sleeping, 0 = sleep at once (100)\n"
       "    -o stats_handles=N     open .stats files per user (16)\n"
+      "    -o log_level=LEVEL     error, warning, notice, info or debug "
+      "(notice)\n"
       "\n",
       prog);
   lpc::PrintQuotaHelp();
   lpc::PrintPrivilegeHelp();
-  fuse_cmdline_help();
-  fuse_lowlevel_help();
+  // Not fuse_cmdline_help() and fuse_lowlevel_help(): they describe the
+  // multithreaded loop's options, which lpcfs ignores, and mount options
+  // lpcfs sets itself (lpcfs.8 "OPTIONS").
+  std::printf(
+      "general options:\n"
+      "    -h   --help            print help\n"
+      "    -V   --version         print version\n"
+      "    -d   -o debug          print every FUSE request (implies -f)\n"
+      "    -f                     stay in the foreground\n"
+      "    -o auto_unmount        unmount when the daemon ends (always on "
+      "as root)\n"
+      "    -o allow_other         let other users in (always on as root)\n"
+      "\n"
+      "accepted and ignored (lpcfs serves from one thread):\n"
+      "    -s, -o clone_fd, -o max_threads=N, -o max_idle_threads=N\n");
 }
 
 // Owns what option parsing allocates, so every return path frees it.
@@ -86,7 +132,9 @@ struct ParsedArgs {
   fuse_args args;
   fuse_cmdline_opts cmd{};
   ParsedArgs(int argc, char* argv[]) : args(FUSE_ARGS_INIT(argc, argv)) {}
+  char* log_level = nullptr;
   ~ParsedArgs() {
+    free(log_level);
     free(cmd.mountpoint);
     fuse_opt_free_args(&args);
   }
@@ -104,8 +152,9 @@ std::string DropAfterMount(const lpc::PrivilegePlan& plan) {
 // unmounts.
 int Serve(fuse_args* args, const char* mountpoint, bool foreground,
           const lpc::Limits& limits, std::chrono::microseconds spin,
-          const lpc::PrivilegePlan& plan) {
+          const lpc::PrivilegePlan& plan, lpc::LogLevel log_level) {
   lpc::Daemon daemon(limits, spin);
+  daemon.log().Configure(log_level, lpc::StderrIsJournal());
   const fuse_lowlevel_ops& ops = lpc::LpcfsOperations();
   fuse_session* se = fuse_session_new(args, &ops, sizeof ops, &daemon);
   if (!se) return 1;
@@ -129,6 +178,8 @@ int Serve(fuse_args* args, const char* mountpoint, bool foreground,
         if (!not_told.empty()) {
           fuse_log(FUSE_LOG_ERR, "lpcfs: %s\n", not_told.c_str());
         }
+        daemon.log().Write(lpc::LogLevel::kNotice,
+                           std::string("serving ") + mountpoint);
         daemon.StartExpiryTimer();
         // One thread: no handler ever blocks, every wait is a deferred
         // reply, and this loop is the fastest (fs/README.md "Threads").
@@ -167,6 +218,11 @@ int main(int argc, char* argv[]) {
   if (!lpc::DropMountHelperArgs(&args)) return 2;
   Options opts;
   if (fuse_opt_parse(&args, &opts, kOptionSpec, nullptr) == -1) return 2;
+  parsed.log_level = opts.log_level;
+  if (fuse_opt_parse(&args, nullptr, kThreadOptionSpec, DropThreadOption) ==
+      -1) {
+    return 2;
+  }
   lpc::Limits limits;
   if (!lpc::ParseQuotaOptions(&args, &limits)) return 2;
   lpc::PrivilegeOptions privilege_opts;
@@ -208,6 +264,13 @@ int main(int argc, char* argv[]) {
                  kMaxSpin);
     return 2;
   }
+  lpc::LogLevel log_level = lpc::LogLevel::kNotice;
+  if (opts.log_level && !lpc::ParseLevel(opts.log_level, &log_level)) {
+    std::fprintf(stderr,
+                 "lpcfs: log_level must be error, warning, notice, info or "
+                 "debug\n");
+    return 2;
+  }
   if (limits.queue_bytes < limits.max_message) {
     std::fprintf(stderr, "lpcfs: queue_bytes must be at least %zu\n",
                  limits.max_message);
@@ -226,12 +289,21 @@ int main(int argc, char* argv[]) {
   // The kernel enforces the mode bits of ports (default_permissions); as
   // root we serve every user (allow_other), which is safe only with it.
   fuse_opt_add_arg(&args, "-odefault_permissions");
+  // subtype=lpcfs once: any other was dropped (kThreadOptionSpec).
   fuse_opt_add_arg(&args, "-ofsname=lpcfs,subtype=lpcfs");
   // Last, so that the dev,suid that mount.fuse3 adds for root lose: a port
   // is no device, and no one's program to run with another's rights.
   fuse_opt_add_arg(&args, "-onosuid,nodev");
   if (geteuid() == 0) fuse_opt_add_arg(&args, "-oallow_other");
 
+  // A second mount would hide the first one's ports, and its clients
+  // would connect to a daemon their servers never heard of.
+  if (lpc::IsLpcfsMount(cmd.mountpoint)) {
+    std::fprintf(stderr, "lpcfs: %s is already an lpcfs mount\n",
+                 cmd.mountpoint);
+    return 1;
+  }
+
   return Serve(&args, cmd.mountpoint, cmd.foreground, limits,
-               std::chrono::microseconds(opts.spin_us), plan);
+               std::chrono::microseconds(opts.spin_us), plan, log_level);
 }

@@ -162,6 +162,20 @@ TEST_F(CommandLineTest, VersionAndHelpExitZero) {
   EXPECT_EQ(0, Run({"--help"}, false, &out));
   EXPECT_NE(std::string::npos, out.find("queue_messages")) << out;
   EXPECT_NE(std::string::npos, out.find("-o user=NAME")) << out;
+  EXPECT_NE(std::string::npos, out.find("-o log_level=LEVEL")) << out;
+  // lpcfs.8 "OPTIONS": the multithreaded loop's options are listed as
+  // ignored, not with libfuse's descriptions of what they would do.
+  EXPECT_NE(std::string::npos, out.find("accepted and ignored")) << out;
+  EXPECT_EQ(std::string::npos, out.find("worker threads")) << out;
+  EXPECT_EQ(std::string::npos, out.find("multi-threaded")) << out;
+}
+
+// lpcfs.8 "LOGGING": five levels by name.
+TEST_F(CommandLineTest, UnknownLogLevelIsAUsageError) {
+  std::string out;
+  EXPECT_EQ(2, Run({"-f", "-o", "log_level=loud"}, true, &out));
+  EXPECT_NE(std::string::npos, out.find("log_level must be error, warning"))
+      << out;
 }
 
 }  // namespace

@@ -118,6 +118,37 @@ void MountTest::SetUp() {
       << "lpcfs did not mount " << mnt_;
 }
 
+std::string MountTest::DaemonLog() const { return ReadFile(log_); }
+
+std::string MountTest::WaitForLogLine(const std::vector<std::string>& parts) {
+  std::string found;
+  WaitFor([&] {
+    std::string log = DaemonLog();
+    size_t start = 0;
+    while (start < log.size()) {
+      size_t end = log.find('\n', start);
+      if (end == std::string::npos) return false;  // a line still unwritten
+      std::string line = log.substr(start, end - start);
+      start = end + 1;
+      bool all = true;
+      for (const std::string& p : parts) {
+        all = all && line.find(p) != std::string::npos;
+      }
+      if (all) {
+        found = line;
+        return true;
+      }
+    }
+    return false;
+  });
+  if (found.empty()) {
+    std::string wanted;
+    for (const std::string& p : parts) wanted += " [" + p + "]";
+    ADD_FAILURE() << "no log line with" << wanted << "; log:\n" << DaemonLog();
+  }
+  return found;
+}
+
 void MountTest::TearDown() {
   if (mnt_.empty()) return;  // skipped
   // Teardown gets its own, fresh time allowance.

@@ -11,6 +11,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "test_util.h"
 
@@ -33,6 +34,12 @@ class MountTest : public ::testing::Test {
   std::string ConnFile(uint64_t conn) const;
   const std::string& mount_dir() const { return mnt_; }
   pid_t daemon_pid() const { return daemon_; }
+  // What the daemon wrote to stdout and stderr so far (lpcfs.8 "LOGGING").
+  std::string DaemonLog() const;
+  // Waits (bounded by the watchdog) until the daemon's log has a line
+  // containing every one of `parts`; returns that line, or "" if it never
+  // came (then the test has failed with the whole log).
+  std::string WaitForLogLine(const std::vector<std::string>& parts);
 
   // open(O_CREAT|O_EXCL|O_RDWR, mode): a new port's server handle. Fails
   // the test (non-fatally) and returns an invalid fd on error.
