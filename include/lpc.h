@@ -208,11 +208,11 @@ struct lpc_connect_process {
  * the server handle takes what write() takes; .conn/ID takes LPC_REC_SEND,
  * LPC_REC_REPLY and LPC_REC_DISCONNECT (conn_id 0 or its own); a client
  * port takes LPC_REC_MESSAGE (every field 0 but length, which is 1 to
- * LPC_MAX_MESSAGE; consecutive ids from first_msg_id). They take effect in order; sending never waits for
- * room (EAGAIN, ENOBUFS): the first record that fails ends the batch
- * (sent, send_error), records before it stay done, and nothing is
- * received. Received: the server handle yields the records read() yields,
- * LPC_REC_CANCEL included; .conn/ID and the client port LPC_REC_MESSAGE
+ * LPC_MAX_MESSAGE; consecutive ids from first_msg_id). They take effect in
+ * order; sending never waits for room (EAGAIN, ENOBUFS): the first record that
+ * fails ends the batch (sent, send_error), records before it stay done, and
+ * nothing is received. Received: the server handle yields the records read()
+ * yields, LPC_REC_CANCEL included; .conn/ID and the client port LPC_REC_MESSAGE
  * records (on the client port msg_id is the message replied to, 0 for
  * LPC_REC_SEND and .conn/ID writes). Receiving needs data[] of at least
  * one record header, and waits for one record unless LPC_TRANSFER_NO_WAIT

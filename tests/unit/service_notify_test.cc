@@ -12,7 +12,6 @@
 #include <cstring>
 #include <string>
 
-
 namespace lpc {
 namespace {
 
