@@ -3,10 +3,11 @@
 # those that are missing, so a second run is quick and needs no network.
 set -eu
 # tests/install needs mount (mount -t fuse.lpcfs), man-db (man -M) and
-# dpkg-dev (dpkg-shlibdeps, for the Depends of the .deb cpack builds).
+# dpkg-dev (dpkg-shlibdeps, for the Depends of the .deb cpack builds);
+# nodejs runs examples/node and the Node.js conformance driver.
 PACKAGES="build-essential cmake pkg-config libfuse3-dev fuse3 libcap-dev
 libboost-dev libgtest-dev googletest python3 util-linux procps passwd acl
-clang libclang-rt-14-dev llvm mount man-db dpkg-dev"
+clang libclang-rt-14-dev llvm mount man-db dpkg-dev nodejs"
 missing=""
 for p in $PACKAGES; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
