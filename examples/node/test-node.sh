@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs the Node.js examples against the mount in $LPC_MNT (tests/with-mount.sh).
 #   test-node.sh NODE EXAMPLES_DIR
-# shellcheck source=../python/testlib.sh
+# shellcheck source-path=SCRIPTDIR source=../python/testlib.sh
 source "$(dirname "$0")/../python/testlib.sh"
 node=$1
 server=("$node" "$2/lpc_server.js")

@@ -29,7 +29,7 @@ errno_name() {
 
 # run STEPS: one scenario on descriptor 3; prints its results.
 run() {
-  local steps=$1 results=() step op arg data err
+  local steps=$1 results=() step op arg data
   if [[ "; $steps" == *"; poll "* ]]; then
     echo "skip: bash cannot poll (read -t ignores regular files, lpc.7 BUGS)"
     return
