@@ -19,7 +19,7 @@ three -> THREE
 four -> FOUR
 five -> FIVE" ""
 for word in one two three four five; do
-  upper=$(tr a-z A-Z <<<"$word")
+  upper=${word^^}
   expect_log_line "^message conn=[0-9]+ msg=1 b'$word' -> b'$upper'\$"
 done
 [ "$(grep -c '^accepted conn=' "$work/server.log")" -eq 5 ] ||
