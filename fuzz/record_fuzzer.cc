@@ -81,7 +81,9 @@ Verdict Judge(std::span<const std::byte> data, size_t max_message) {
     case LPC_REC_PORT_OPTIONS:
       uses_flags = true;
       if (h.conn_id != 0) v.invalid = true;  // "conn_id must be 0"
-      if (h.flags & ~uint32_t{LPC_PORT_AUTO_ACCEPT}) v.invalid = true;
+      if (h.flags & ~uint32_t{LPC_PORT_AUTO_ACCEPT | LPC_PORT_READ_BATCHES}) {
+        v.invalid = true;
+      }
       break;
     default:
       // Also the types only read: CONNECT, MESSAGE.
