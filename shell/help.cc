@@ -193,29 +193,34 @@ Exit status:
   3  --timeout expired
 )TXT";
 
-constexpr std::string_view kLsUsage = "usage: lpc ls [--mount DIR]";
+constexpr std::string_view kLsUsage = "usage: lpc ls [--mount DIR] [--json]";
 
-constexpr std::string_view kLsHelp = R"TXT(usage: lpc ls [--mount DIR]
+constexpr std::string_view kLsHelp = R"TXT(usage: lpc ls [--mount DIR] [--json]
 
-Lists the ports of the lpcfs mount, one line per port:
-  OWNER CONNECTIONS PATH
-OWNER is the user name of the port's owner (its uid if it has no name),
-CONNECTIONS the port's connection count as the daemon reports it, PATH the
-port's full path (a port unlinked while its server still runs shows as
-"(unlinked)"). The columns are separated by spaces, and PATH comes last
-because it may contain spaces. The list is read from MOUNT/.stats, a
-snapshot taken when it is opened.
+Lists the ports of the lpcfs mount: a header line, then one line per port:
+  OWNER PID CONNECTIONS PORT
+OWNER is the user name of the port's owner (its uid if it has no name), PID
+the process serving it (the one that created it), CONNECTIONS the port's
+connection count as the daemon reports it, PORT the port's full path (a port
+unlinked while its server still runs shows as "(unlinked)"). The columns are
+separated by spaces, and PORT comes last because it may contain spaces. The
+list is read from MOUNT/.stats, a snapshot taken when it is opened.
 
 Options:
   -m, --mount DIR    the lpcfs mount (default $LPC_MOUNT, else /lpc)
+      --json         print one JSON array with an object per port: path,
+                     owner, group, mode, server_pid, connections and the
+                     port's counters (lpc(1) "JSON OUTPUT")
   -h, --help         show this help
 
 Exit status: 0 success, 1 MOUNT/.stats cannot be read, 2 usage error.
 )TXT";
 
-constexpr std::string_view kStatUsage = "usage: lpc stat [--mount DIR] PORT";
+constexpr std::string_view kStatUsage =
+    "usage: lpc stat [--mount DIR] [--json] PORT";
 
-constexpr std::string_view kStatHelp = R"TXT(usage: lpc stat [--mount DIR] PORT
+constexpr std::string_view kStatHelp =
+    R"TXT(usage: lpc stat [--mount DIR] [--json] PORT
 
 Shows one port:
   path: FULL PATH
@@ -232,6 +237,9 @@ system PORT is on.
 Options:
   -m, --mount DIR    the lpcfs mount (default $LPC_MOUNT, else /lpc); PORT is
                      relative to it unless it starts with '/'
+      --json         print one JSON object: the port as lpc ls --json shows
+                     it, with "clients" (its connections) and "users" (the
+                     quota usage above) (lpc(1) "JSON OUTPUT")
   -h, --help         show this help
 
 Exit status: 0 success, 1 PORT does not exist or is not an lpcfs port, or

@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -42,6 +43,122 @@ std::string Field(const PortLine& port, std::string_view name) {
   return it == port.fields.end() ? "?" : it->second;
 }
 
+using Json = nlohmann::ordered_json;
+
+// A field of .stats as a JSON number, or null if the daemon did not write
+// it (an older daemon) or it is not a number.
+Json Number(const std::map<std::string, std::string, std::less<>>& fields,
+            std::string_view name) {
+  auto it = fields.find(name);
+  if (it == fields.end() || it->second.empty()) return nullptr;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long n = std::strtoull(it->second.c_str(), &end, 10);
+  if (*end != '\0' || errno != 0) return nullptr;
+  return n;
+}
+
+Json Text(const std::map<std::string, std::string, std::less<>>& fields,
+          std::string_view name) {
+  auto it = fields.find(name);
+  if (it == fields.end()) return nullptr;
+  return it->second;
+}
+
+// A name as JSON: "path" holds its bytes, where nlohmann writes control
+// characters as \uXXXX and every byte that is not well-formed UTF-8 as
+// U+FFFD (error_handler_t::replace, in Print); "path_escaped" holds it as
+// .stats escapes it, byte for byte (lpc.7 "Names in .stats").
+void AddPath(Json& out, const std::string& path) {
+  out["path"] = path;
+  out["path_escaped"] = VisibleName(path);
+}
+
+// What .stats says of a port (lpc(1) "JSON OUTPUT").
+Json PortJson(const PortLine& port, const std::string& full_path) {
+  Json out;
+  AddPath(out, full_path);
+  const auto& f = port.fields;
+  out["owner"] = Number(f, "owner");
+  out["owner_name"] = UserName(Field(port, "owner"));
+  out["group"] = Number(f, "group");
+  out["group_name"] = out["group"].is_number()
+                          ? Json(GroupName(out["group"].get<gid_t>()))
+                          : Json(nullptr);
+  out["mode"] = Text(f, "mode");
+  out["server_pid"] = Number(f, "server_pid");
+  Json auto_accept = Number(f, "auto_accept");
+  out["auto_accept"] =
+      auto_accept.is_null() ? Json(nullptr) : Json(auto_accept != 0);
+  out["pending"] = Number(f, "pending");
+  out["connections"] = Number(f, "connections");
+  out["records"] = Number(f, "records");
+  Json counters;
+  for (const char* name :
+       {"messages_to_server", "bytes_to_server", "messages_to_client",
+        "bytes_to_client", "refused", "rejected_records"}) {
+    counters[name] = Number(f, name);
+  }
+  out["counters"] = std::move(counters);
+  return out;
+}
+
+// "MSGS/BYTES" as {"messages": M, "bytes": B}.
+Json Queue(const ConnLine& conn, std::string_view name) {
+  auto it = conn.fields.find(name);
+  if (it == conn.fields.end()) return nullptr;
+  size_t slash = it->second.find('/');
+  if (slash == std::string::npos) return nullptr;
+  std::map<std::string, std::string, std::less<>> parts = {
+      {"messages", it->second.substr(0, slash)},
+      {"bytes", it->second.substr(slash + 1)}};
+  return Json{{"messages", Number(parts, "messages")},
+              {"bytes", Number(parts, "bytes")}};
+}
+
+Json ConnJson(const ConnLine& conn) {
+  const auto& f = conn.fields;
+  Json out;
+  out["id"] = conn.id;
+  out["state"] = Text(f, "state");
+  out["client_pid"] = Number(f, "client_pid");
+  out["client_uid"] = Number(f, "client_uid");
+  out["client_caps"] = Text(f, "client_caps");
+  if (auto caps = f.find("client_caps"); caps != f.end()) {
+    out["client_capabilities"] =
+        CapabilityNames(std::strtoull(caps->second.c_str(), nullptr, 16));
+  } else {
+    out["client_capabilities"] = nullptr;
+  }
+  out["to_server"] = Queue(conn, "to_server");
+  out["to_client"] = Queue(conn, "to_client");
+  Json bound = Number(f, "bound");
+  out["bound"] = bound.is_null() ? Json(nullptr) : Json(bound != 0);
+  out["calls"] = Number(f, "calls");
+  out["replies_dropped"] = Number(f, "replies_dropped");
+  out["since"] = Number(f, "since");
+  return out;
+}
+
+Json UserJson(const UserLine& user) {
+  Json out;
+  out["uid"] = user.uid;
+  for (const auto& [name, value] : user.fields) {
+    out[name] = Number(user.fields, name);
+  }
+  return out;
+}
+
+// One JSON document and a newline. Names may hold any byte but '/' and
+// NUL, so invalid UTF-8 is replaced rather than thrown on (AddPath).
+int PrintJson(const Json& doc) {
+  std::string text =
+      doc.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return std::fflush(stdout) == 0 && !std::ferror(stdout) ? kExitOk
+                                                          : kExitFailure;
+}
+
 StatsSnapshot ReadStats(const std::string& mount) {
   std::string path = mount;
   if (path.empty() || path.back() != '/') path += '/';
@@ -57,10 +174,14 @@ StatsSnapshot ReadStats(const std::string& mount) {
 int RunLs(std::vector<std::string> args) {
   ArgReader reader("ls", std::move(args));
   std::optional<std::string> mount_option;
+  bool json = false;
   while (auto option = reader.NextOption()) {
     if (*option == "-h" || *option == "--help") {
       reader.NoValue();
       return PrintHelp("ls");
+    } else if (*option == "--json") {
+      reader.NoValue();
+      json = true;
     } else if (*option == "-m" || *option == "--mount") {
       mount_option = reader.Value();
     } else {
@@ -74,27 +195,38 @@ int RunLs(std::vector<std::string> args) {
   while (mount.size() > 1 && mount.back() == '/') mount.pop_back();
   if (mount == "/") mount.clear();
 
-  struct Row {
-    std::string owner, connections, path;
+  auto full_path = [&](const PortLine& port) {
+    return port.path.empty() || port.path[0] != '/' ? port.path
+                                                    : mount + port.path;
   };
-  std::vector<Row> rows;
-  size_t owner_width = 0, connections_width = 0;
+  if (json) {
+    Json ports = Json::array();
+    for (const PortLine& port : stats.ports) {
+      ports.push_back(PortJson(port, full_path(port)));
+    }
+    return PrintJson(ports);
+  }
+
+  struct Row {
+    std::string owner, pid, connections, path;
+  };
+  std::vector<Row> rows = {{"OWNER", "PID", "CONNECTIONS", "PORT"}};
   for (const PortLine& port : stats.ports) {
-    Row row;
-    row.owner = UserName(Field(port, "owner"));
-    row.connections = Field(port, "connections");
     // Names may hold anything but '/' and NUL: shown visibly, never raw.
-    row.path = VisibleName(port.path.empty() || port.path[0] != '/'
-                               ? port.path
-                               : mount + port.path);
+    rows.push_back({UserName(Field(port, "owner")), Field(port, "server_pid"),
+                    Field(port, "connections"), VisibleName(full_path(port))});
+  }
+  size_t owner_width = 0, pid_width = 0, connections_width = 0;
+  for (const Row& row : rows) {
     owner_width = std::max(owner_width, row.owner.size());
+    pid_width = std::max(pid_width, row.pid.size());
     connections_width = std::max(connections_width, row.connections.size());
-    rows.push_back(std::move(row));
   }
   for (const Row& row : rows) {
-    std::printf("%-*s %*s %s\n", static_cast<int>(owner_width),
-                row.owner.c_str(), static_cast<int>(connections_width),
-                row.connections.c_str(), row.path.c_str());
+    std::printf("%-*s %*s %*s %s\n", static_cast<int>(owner_width),
+                row.owner.c_str(), static_cast<int>(pid_width), row.pid.c_str(),
+                static_cast<int>(connections_width), row.connections.c_str(),
+                row.path.c_str());
   }
   return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
 }
@@ -102,10 +234,14 @@ int RunLs(std::vector<std::string> args) {
 int RunStat(std::vector<std::string> args) {
   ArgReader reader("stat", std::move(args));
   std::optional<std::string> mount_option;
+  bool json = false;
   while (auto option = reader.NextOption()) {
     if (*option == "-h" || *option == "--help") {
       reader.NoValue();
       return PrintHelp("stat");
+    } else if (*option == "--json") {
+      reader.NoValue();
+      json = true;
     } else if (*option == "-m" || *option == "--mount") {
       mount_option = reader.Value();
     } else {
@@ -149,6 +285,27 @@ int RunStat(std::vector<std::string> args) {
   if (it == stats.ports.end()) {
     Die(kExitFailure, "stat " + VisibleName(path) + ": not a port (not in " +
                           VisibleName(root) + "/" + LPC_STATS_FILE + ")");
+  }
+
+  if (json) {
+    Json doc = PortJson(*it, real_path);
+    std::set<uint32_t> users = {static_cast<uint32_t>(st.st_uid)};
+    Json clients = Json::array();
+    for (const ConnLine& conn : stats.conns) {
+      if (conn.port != from_root) continue;
+      Json c = ConnJson(conn);
+      if (c["client_uid"].is_number()) {
+        users.insert(c["client_uid"].get<uint32_t>());
+      }
+      clients.push_back(std::move(c));
+    }
+    doc["clients"] = std::move(clients);
+    Json quota = Json::array();
+    for (const UserLine& user : stats.users) {
+      if (users.count(user.uid)) quota.push_back(UserJson(user));
+    }
+    doc["users"] = std::move(quota);
+    return PrintJson(doc);
   }
 
   char mode[8];

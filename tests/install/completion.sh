@@ -30,7 +30,7 @@ complete_line() {
 
 # The options a help text lists ("  -m, --mount DIR ..."), sorted.
 help_options() {
-  grep -oE '^ +-[a-zA-Z], --[a-z-]+' | tr -s ' ,' '\n' | grep . | sort
+  grep -oE '^ +(-[a-zA-Z], )?--[a-z-]+' | tr -s ' ,' '\n' | grep . | sort
 }
 
 # Commands: those of `lpc --help`, and the top-level options.
