@@ -21,6 +21,7 @@ Commands:
   wait    wait until a port exists and is served (after lpc serve ... &)
   ls      list the ports of an lpcfs mount
   stat    show a port's owner, mode, counters and connections
+  top     show the ports' traffic, refreshed every few seconds
   help    show the help of a command (same as lpc COMMAND --help)
 
 Options of every command:
@@ -246,6 +247,34 @@ Exit status: 0 success, 1 PORT does not exist or is not an lpcfs port, or
 the .stats file cannot be read, 2 usage error.
 )TXT";
 
+constexpr std::string_view kTopCommandUsage =
+    "usage: lpc top [--mount DIR] [--delay SECS] [--iterations N]";
+
+constexpr std::string_view kTopCommandHelp =
+    R"TXT(usage: lpc top [--mount DIR] [--delay SECS] [--iterations N]
+
+Shows the ports of the lpcfs mount and their traffic, read from MOUNT/.stats
+again every SECS seconds: a title line, a header, then one line per port:
+  PID CONNS PEND IN/S OUT/S QIN QOUT REFUSED REJECTED PORT
+PID is the process serving the port, CONNS and PEND its connections and
+connection requests waiting for an answer, IN/S and OUT/S the messages per
+second to the server and to its clients since the last frame ("-" in the
+first frame and for a new port), QIN and QOUT the messages queued now each
+way, REFUSED and REJECTED the connection requests refused and the records
+rejected since the port was created, and PORT the port's full path. On a
+terminal each frame redraws the screen (ANSI escapes); otherwise frames
+follow each other, a blank line apart. Stop it with Ctrl-C.
+
+Options:
+  -m, --mount DIR    the lpcfs mount (default $LPC_MOUNT, else /lpc)
+  -d, --delay SECS   seconds between frames (decimals allowed; default 2)
+  -n, --iterations N stop after N frames (default: until interrupted)
+  -h, --help         show this help
+
+Exit status: 0 after N frames, 1 MOUNT/.stats cannot be read or output
+failed, 2 usage error.
+)TXT";
+
 }  // namespace
 
 std::string_view UsageLine(std::string_view command) {
@@ -254,6 +283,7 @@ std::string_view UsageLine(std::string_view command) {
   if (command == "wait") return kWaitUsage;
   if (command == "ls") return kLsUsage;
   if (command == "stat") return kStatUsage;
+  if (command == "top") return kTopCommandUsage;
   return kTopUsage;
 }
 
@@ -263,6 +293,7 @@ std::string_view HelpText(std::string_view command) {
   if (command == "wait") return kWaitHelp;
   if (command == "ls") return kLsHelp;
   if (command == "stat") return kStatHelp;
+  if (command == "top") return kTopCommandHelp;
   return kTopHelp;
 }
 

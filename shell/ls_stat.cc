@@ -1,4 +1,4 @@
-// lpc ls and lpc stat: read-only views of a mount's .stats file.
+// lpc ls, lpc stat and lpc top: read-only views of a mount's .stats file.
 #include <grp.h>
 #include <lpc.h>
 #include <pwd.h>
@@ -6,13 +6,16 @@
 #include <unistd.h>
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "capability_names.h"
@@ -341,6 +344,163 @@ int RunStat(std::vector<std::string> args) {
     if (users.count(user.uid)) std::printf("%s\n", user.text.c_str());
   }
   return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
+}
+
+namespace {
+
+uint64_t CountOf(const std::map<std::string, std::string, std::less<>>& fields,
+                 std::string_view name) {
+  auto it = fields.find(name);
+  return it == fields.end() ? 0
+                            : std::strtoull(it->second.c_str(), nullptr, 10);
+}
+
+// Messages per second between two readings of a counter, or "-" when there
+// is no earlier reading (the first frame, a new port).
+std::string Rate(std::optional<uint64_t> before, uint64_t now, double seconds) {
+  if (!before || seconds <= 0 || now < *before) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f",
+                static_cast<double>(now - *before) / seconds);
+  return buf;
+}
+
+}  // namespace
+
+int RunTop(std::vector<std::string> args) {
+  ArgReader reader("top", std::move(args));
+  std::optional<std::string> mount_option;
+  double delay = 2;
+  uint64_t iterations = 0;  // 0: until interrupted
+  while (auto option = reader.NextOption()) {
+    if (*option == "-h" || *option == "--help") {
+      reader.NoValue();
+      return PrintHelp("top");
+    } else if (*option == "-m" || *option == "--mount") {
+      mount_option = reader.Value();
+    } else if (*option == "-d" || *option == "--delay") {
+      std::string text = reader.Value();
+      std::optional<double> seconds = ParseSeconds(text);
+      if (!seconds) reader.Fail("invalid delay '" + text + "'");
+      delay = *seconds;
+    } else if (*option == "-n" || *option == "--iterations") {
+      std::string text = reader.Value();
+      char* end = nullptr;
+      errno = 0;
+      unsigned long long n = std::strtoull(text.c_str(), &end, 10);
+      if (text.empty() || text[0] < '0' || text[0] > '9' || *end != '\0' ||
+          errno != 0 || n == 0) {
+        reader.Fail("invalid iterations '" + text + "'");
+      }
+      iterations = n;
+    } else {
+      reader.Fail("unknown option " + *option);
+    }
+  }
+  if (!reader.AtEnd())
+    reader.Fail("unexpected argument '" + reader.Peek() + "'");
+  std::string mount = MountDir(mount_option);
+  std::string shown_mount = mount;
+  while (mount.size() > 1 && mount.back() == '/') mount.pop_back();
+  if (mount == "/") mount.clear();
+  // Redraw in place on a terminal; elsewhere (a pipe, a test) frames follow
+  // each other, a blank line apart, with no escape sequences.
+  const bool terminal = isatty(STDOUT_FILENO) == 1;
+
+  struct Reading {
+    uint64_t to_server = 0, to_client = 0;
+  };
+  // A port is its path and its server: a name served again is a new port.
+  std::map<std::string, Reading> last;
+  auto last_time = std::chrono::steady_clock::now();
+  for (uint64_t frame = 0; iterations == 0 || frame < iterations; ++frame) {
+    if (frame > 0) {
+      std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+    }
+    StatsSnapshot stats = ReadStats(shown_mount);
+    auto now = std::chrono::steady_clock::now();
+    double seconds = std::chrono::duration<double>(now - last_time).count();
+    last_time = now;
+
+    // Messages queued now, each way, by port path (as the conn lines name
+    // their ports).
+    std::map<std::string, std::pair<uint64_t, uint64_t>> queued;
+    for (const ConnLine& conn : stats.conns) {
+      auto& [in, out] = queued[conn.port];
+      if (auto f = conn.fields.find("to_server"); f != conn.fields.end()) {
+        in += std::strtoull(f->second.c_str(), nullptr, 10);
+      }
+      if (auto f = conn.fields.find("to_client"); f != conn.fields.end()) {
+        out += std::strtoull(f->second.c_str(), nullptr, 10);
+      }
+    }
+
+    std::vector<std::vector<std::string>> rows = {
+        {"PID", "CONNS", "PEND", "IN/S", "OUT/S", "QIN", "QOUT", "REFUSED",
+         "REJECTED", "PORT"}};
+    std::map<std::string, Reading> readings;
+    for (const PortLine& port : stats.ports) {
+      const auto& f = port.fields;
+      std::string key = port.path + '\0' + Field(port, "server_pid");
+      Reading now_reading{CountOf(f, "messages_to_server"),
+                          CountOf(f, "messages_to_client")};
+      std::optional<uint64_t> in_before, out_before;
+      if (auto it = last.find(key); it != last.end()) {
+        in_before = it->second.to_server;
+        out_before = it->second.to_client;
+      }
+      readings[key] = now_reading;
+      auto q = queued[port.path];
+      std::string path = port.path.empty() || port.path[0] != '/'
+                             ? port.path
+                             : mount + port.path;
+      rows.push_back({Field(port, "server_pid"), Field(port, "connections"),
+                      Field(port, "pending"),
+                      Rate(in_before, now_reading.to_server, seconds),
+                      Rate(out_before, now_reading.to_client, seconds),
+                      std::to_string(q.first), std::to_string(q.second),
+                      Field(port, "refused"), Field(port, "rejected_records"),
+                      VisibleName(path)});
+    }
+    last = std::move(readings);
+
+    std::vector<size_t> widths(rows[0].size(), 0);
+    for (const auto& row : rows) {
+      for (size_t i = 0; i < row.size(); ++i) {
+        widths[i] = std::max(widths[i], row[i].size());
+      }
+    }
+    std::string text;
+    if (terminal) {
+      text += "\033[H\033[2J";  // home, clear the screen
+    } else if (frame > 0) {
+      text += "\n";
+    }
+    char clock[16] = "";
+    time_t wall = time(nullptr);
+    tm local{};
+    if (localtime_r(&wall, &local) != nullptr) {
+      std::strftime(clock, sizeof clock, "%H:%M:%S", &local);
+    }
+    char head[64];
+    std::snprintf(head, sizeof head, "%zu ports, every %g s",
+                  stats.ports.size(), delay);
+    text += "lpc top - " + VisibleName(shown_mount) + " - " + clock + " - " +
+            head + "\n";
+    for (const auto& row : rows) {
+      for (size_t i = 0; i < row.size(); ++i) {
+        if (i + 1 == row.size()) {
+          text += row[i];  // PORT: last, as it may hold spaces
+        } else {
+          text += std::string(widths[i] - row[i].size(), ' ') + row[i] + ' ';
+        }
+      }
+      text += '\n';
+    }
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) return kExitFailure;
+  }
+  return kExitOk;
 }
 
 }  // namespace lpc::shell
