@@ -67,6 +67,7 @@ void Broker::Connect(std::unique_ptr<OpenRequest> open, Node& node,
   ServerPort* port = tables_.FindPort(node.port);
   auto refuse = [&](Error why, std::string detail) {
     if (port) {
+      ++port->counters().refused;
       LogEvent(EventKind::kConnectRefused, *port, 0, caller.sender, why,
                std::move(detail));
     } else {
@@ -76,6 +77,7 @@ void Broker::Connect(std::unique_ptr<OpenRequest> open, Node& node,
     outbox_.Fail(std::move(open), why);
   };
   auto over_quota = [&](Error why, uint32_t uid, QuotaKind kind) {
+    ++port->counters().refused;
     LogQuota(PortPath(*port), uid, kind);
     outbox_.Fail(std::move(open), why);
   };
@@ -128,6 +130,7 @@ void Broker::Connect(std::unique_ptr<OpenRequest> open, Node& node,
   auto owned = std::make_unique<Connection>(id, port->id(), caller, flags,
                                             limits_, context_, &quota_);
   Connection& conn = *owned;
+  conn.set_since(Now().sec);
   conn.HoldCharges(std::move(client.value()), std::move(served.value()),
                    std::move(pending));
   tables_.connections.emplace(id, std::move(owned));
@@ -169,6 +172,7 @@ void Broker::Reject(Connection& conn, Error why) {
   outbox_.Fail(conn.open_request().PopFront(), why);
   conn.Refuse();
   ServerPort* port = tables_.FindPort(conn.port());
+  ++port->counters().refused;
   LogEvent(EventKind::kConnectRefused, *port, conn.id().value(),
            conn.client().sender, why, "rejected by the server");
   port->RemoveRequest(conn.id());
@@ -289,6 +293,7 @@ void Broker::WriteCommand(std::unique_ptr<WriteRequest> write, ServerPort& port,
   RecordFault fault;
   auto decoded = DecodeServerCommand(data, limits_.max_message, &fault);
   if (!decoded) {
+    ++port.counters().rejected_records;
     LogRecordFault(port, data, sender, decoded.error(), fault);
     return outbox_.Fail(std::move(write), decoded.error());
   }
@@ -296,6 +301,7 @@ void Broker::WriteCommand(std::unique_ptr<WriteRequest> write, ServerPort& port,
   auto [decision, conn] = Decide(port, cmd);
   switch (decision.action) {
     case CommandAction::kFail:
+      ++port.counters().rejected_records;
       return outbox_.Fail(std::move(write), decision.error);
     case CommandAction::kSend:
       write->message = CommandMessage(cmd, sender);
@@ -364,6 +370,7 @@ Status Broker::ApplyCommand(ServerPort& port, const ServerCommand& cmd,
   auto [decision, conn] = Decide(port, cmd);
   switch (decision.action) {
     case CommandAction::kFail:
+      ++port.counters().rejected_records;
       return decision.error;
     case CommandAction::kSend:
       if (cmd.type == LPC_REC_REPLY) {
@@ -519,6 +526,7 @@ Status Broker::SendRecord(const Handle& h, std::span<const std::byte> record,
       RecordFault fault;
       auto cmd = DecodeServerCommand(record, limits_.max_message, &fault);
       if (!cmd) {
+        ++port->counters().rejected_records;
         LogRecordFault(*port, record, writer.sender, cmd.error(), fault);
         return cmd.error();
       }
@@ -814,6 +822,7 @@ void Broker::Expire(std::chrono::steady_clock::time_point now) {
   }
   for (Connection* conn : expired) {
     if (ServerPort* port = tables_.FindPort(conn->port())) {
+      ++port->counters().refused;
       LogEvent(EventKind::kConnectTimedOut, *port, conn->id().value(),
                conn->client().sender, Error::kTimedOut,
                "not accepted within connect_timeout");

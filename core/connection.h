@@ -134,6 +134,11 @@ class Connection {
   // The client's messages are numbered 1, 2, 3... as they are queued.
   uint64_t NextMessageId() { return next_message_id_++; }
 
+  // When the client asked to connect: seconds since the Epoch
+  // (CLOCK_REALTIME, as the namespace's timestamps; lpc.7 "STATS").
+  int64_t since() const { return since_; }
+  void set_since(int64_t seconds) { since_ = seconds; }
+
   // When a pending request times out (connect_timeout), if it does.
   std::optional<Clock::time_point> deadline() const { return deadline_; }
   void set_deadline(Clock::time_point t) { deadline_ = t; }
@@ -157,6 +162,7 @@ class Connection {
   NodeId file_node_;
   uint64_t next_message_id_ = 1;
   std::optional<Clock::time_point> deadline_;
+  int64_t since_ = 0;
   QuotaCharge client_charge_;
   QuotaCharge served_charge_;
   QuotaCharge pending_charge_;

@@ -125,6 +125,7 @@ bool MessageRouter::AnswerCall(Connection& conn, const Message& reply) {
   CallRequest* call = conn.calls().Find(reply.id);
   if (reply.data.size() > call->reply_room) return false;
   std::unique_ptr<CallRequest> taken = conn.calls().Take(reply.id);
+  Count(conn, Direction::kToClient, reply.data.size());
   TransferOutput answer(taken->reply_room + sizeof(lpc_record), 1);
   answer.Add(EncodeRecord(LPC_REC_REPLY, conn.id().value(), reply.id,
                           reply.sender, 0,
@@ -358,11 +359,26 @@ void MessageRouter::ServeWriters(Connection& conn, Direction direction) {
 
 // Wakes a waiting reader first (before the caller answers the writer: the
 // reader is the one a round trip waits for), else tells poll.
+void MessageRouter::Count(const Connection& conn, Direction direction,
+                          size_t bytes) {
+  ServerPort* port = tables_.FindPort(conn.port());
+  if (!port) return;
+  PortCounters& counts = port->counters();
+  if (direction == Direction::kToServer) {
+    ++counts.messages_to_server;
+    counts.bytes_to_server += bytes;
+  } else {
+    ++counts.messages_to_client;
+    counts.bytes_to_client += bytes;
+  }
+}
+
 uint64_t MessageRouter::Deliver(Connection& conn, Direction direction,
                                 Message message) {
   Channel& channel = conn.channel(direction);
   if (direction == Direction::kToServer) message.id = conn.NextMessageId();
   const uint64_t id = message.id;
+  Count(conn, direction, message.data.size());
   bool was_empty = channel.queue().empty();
   channel.queue().Push(std::move(message));
   if (direction == Direction::kToServer && !conn.bound()) {

@@ -104,6 +104,8 @@ class MessageRouter {
   // Queues a message; returns the id it got (the client's messages are
   // numbered as they are queued).
   uint64_t Deliver(Connection& conn, Direction direction, Message message);
+  // Adds a message that went out to its port's counters (PortCounters).
+  void Count(const Connection& conn, Direction direction, size_t bytes);
   // A write whose message is out: answered, or a call set to wait.
   void Sent(Connection& conn, std::unique_ptr<WriteRequest> write, uint64_t id);
   // A reply goes to its waiting call: false if the call has no room for

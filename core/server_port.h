@@ -50,6 +50,19 @@ class RecordQueue {
   std::deque<RecordEntry> entries_;
 };
 
+// What a port has carried since it was created, for .stats (lpc.7
+// "STATS"): counts only go up, so a reader takes rates from differences.
+struct PortCounters {
+  // Messages queued each way, and their payload bytes.
+  uint64_t messages_to_server = 0, bytes_to_server = 0;
+  uint64_t messages_to_client = 0, bytes_to_client = 0;
+  // Connection requests that failed while the port was there: no room
+  // (backlog, port_connections, quotas), rejected, or timed out.
+  uint64_t refused = 0;
+  // Records written to the server handle and failed with an error.
+  uint64_t rejected_records = 0;
+};
+
 class ServerPort {
  public:
   ServerPort(PortId id, NodeId node, HandleId server_handle,
@@ -94,6 +107,9 @@ class ServerPort {
   void AddRequest(ConnId id) { requests_.insert(id); }
   void RemoveRequest(ConnId id) { requests_.erase(id); }
 
+  PortCounters& counters() { return counters_; }
+  const PortCounters& counters() const { return counters_; }
+
  private:
   PortId id_;
   NodeId node_;
@@ -105,6 +121,7 @@ class ServerPort {
   WaitQueue<ReadRequest> readers_;
   std::map<ConnId, Connection*> connections_;
   std::set<ConnId> requests_;
+  PortCounters counters_;
   QuotaCharge charge_;
 };
 

@@ -12,15 +12,23 @@ namespace lpc {
 
 namespace {
 
-std::string PortTail(uint32_t owner, uint32_t group, uint32_t perm,
-                     bool auto_accept, size_t pending, size_t connections,
-                     size_t records) {
-  char buf[192];
+std::string PortTail(const PortRow& row) {
+  const PortCounters& n = row.counters;
+  char buf[512];
   std::snprintf(buf, sizeof buf,
                 " owner=%u group=%u mode=0%03o auto_accept=%d pending=%zu "
-                "connections=%zu records=%zu\n",
-                owner, group, perm, auto_accept ? 1 : 0, pending, connections,
-                records);
+                "connections=%zu records=%zu server_pid=%u "
+                "messages_to_server=%llu bytes_to_server=%llu "
+                "messages_to_client=%llu bytes_to_client=%llu refused=%llu "
+                "rejected_records=%llu\n",
+                row.owner, row.group, row.perm, row.auto_accept ? 1 : 0,
+                row.pending, row.connections, row.records, row.server_pid,
+                static_cast<unsigned long long>(n.messages_to_server),
+                static_cast<unsigned long long>(n.bytes_to_server),
+                static_cast<unsigned long long>(n.messages_to_client),
+                static_cast<unsigned long long>(n.bytes_to_client),
+                static_cast<unsigned long long>(n.refused),
+                static_cast<unsigned long long>(n.rejected_records));
   return buf;
 }
 
@@ -33,21 +41,20 @@ std::string ConnTail(const ConnectionRow& c) {
   std::snprintf(buf, sizeof buf,
                 " state=%s client_pid=%u client_uid=%u client_caps=0x%llx "
                 "to_server=%zu/%zu to_client=%zu/%zu bound=%d calls=%zu "
-                "replies_dropped=%llu\n",
+                "replies_dropped=%llu since=%lld\n",
                 c.state, c.client_pid, c.client_uid,
                 static_cast<unsigned long long>(c.client_caps),
                 c.to_server_messages, c.to_server_bytes, c.to_client_messages,
                 c.to_client_bytes, c.bound ? 1 : 0, c.calls,
-                static_cast<unsigned long long>(c.replies_dropped));
+                static_cast<unsigned long long>(c.replies_dropped),
+                static_cast<long long>(c.since));
   return buf;
 }
 
 void AddPortLines(StatsSnapshot& out, StatsSnapshot::Path path,
                   const PortRow& row) {
   size_t p = out.AddPath(std::move(path));
-  out.AddLine("port ", p,
-              PortTail(row.owner, row.group, row.perm, row.auto_accept,
-                       row.pending, row.connections, row.records));
+  out.AddLine("port ", p, PortTail(row));
   for (const ConnectionRow& c : row.conns) {
     out.AddLine(ConnHead(c.id), p, ConnTail(c));
   }
@@ -178,6 +185,8 @@ StatsSnapshot RenderStats(Tables& tables, Namespace& names,
     row.pending = port->requests().size();
     row.connections = port->connections().size();
     row.records = port->records().size();
+    row.server_pid = port->server().pid;
+    row.counters = port->counters();
     for (auto& [id, conn] : port->connections()) {
       ConnectionRow c;
       c.id = id.value();
@@ -196,6 +205,7 @@ StatsSnapshot RenderStats(Tables& tables, Namespace& names,
       c.bound = conn->bound();
       c.calls = conn->calls().size();
       c.replies_dropped = conn->calls().replies_dropped();
+      c.since = conn->since();
       row.conns.push_back(c);
     }
     AddPortLines(out, std::move(path), row);

@@ -12,6 +12,7 @@
 #include "acl.h"
 #include "name_escape.h"
 #include "namespace.h"
+#include "server_port.h"
 #include "stats_snapshot.h"
 #include "tables.h"
 
@@ -28,6 +29,7 @@ struct ConnectionRow {
   bool bound = false;
   size_t calls = 0;              // calls waiting for their replies
   uint64_t replies_dropped = 0;  // replies to calls that had ended
+  int64_t since = 0;             // Connection::since()
 };
 
 struct PortRow {
@@ -35,6 +37,8 @@ struct PortRow {
   uint32_t owner = 0, group = 0, perm = 0;
   bool auto_accept = false;
   size_t pending = 0, connections = 0, records = 0;
+  uint32_t server_pid = 0;  // ServerPort::server()
+  PortCounters counters;
   std::vector<ConnectionRow> conns;  // in increasing id
 };
 

@@ -4,10 +4,11 @@
 set -eu
 # tests/install needs mount (mount -t fuse.lpcfs), man-db (man -M) and
 # dpkg-dev (dpkg-shlibdeps, for the Depends of the .deb cpack builds);
-# nodejs runs examples/node and the Node.js conformance driver.
+# nodejs runs examples/node and the Node.js conformance driver;
+# nlohmann-json3-dev: lpc ls/stat --json (shell/ls_stat.cc).
 PACKAGES="build-essential cmake pkg-config libfuse3-dev fuse3 libcap-dev
 libboost-dev libgtest-dev googletest python3 util-linux procps passwd acl
-clang libclang-rt-14-dev llvm mount man-db dpkg-dev nodejs"
+clang libclang-rt-14-dev llvm mount man-db dpkg-dev nodejs nlohmann-json3-dev"
 missing=""
 for p in $PACKAGES; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

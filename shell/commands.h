@@ -12,5 +12,6 @@ int RunCall(std::vector<std::string> args);
 int RunWait(std::vector<std::string> args);
 int RunLs(std::vector<std::string> args);
 int RunStat(std::vector<std::string> args);
+int RunTop(std::vector<std::string> args);
 
 }  // namespace lpc::shell

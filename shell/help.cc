@@ -21,6 +21,7 @@ Commands:
   wait    wait until a port exists and is served (after lpc serve ... &)
   ls      list the ports of an lpcfs mount
   stat    show a port's owner, mode, counters and connections
+  top     show the ports' traffic, refreshed every few seconds
   help    show the help of a command (same as lpc COMMAND --help)
 
 Options of every command:
@@ -193,29 +194,34 @@ Exit status:
   3  --timeout expired
 )TXT";
 
-constexpr std::string_view kLsUsage = "usage: lpc ls [--mount DIR]";
+constexpr std::string_view kLsUsage = "usage: lpc ls [--mount DIR] [--json]";
 
-constexpr std::string_view kLsHelp = R"TXT(usage: lpc ls [--mount DIR]
+constexpr std::string_view kLsHelp = R"TXT(usage: lpc ls [--mount DIR] [--json]
 
-Lists the ports of the lpcfs mount, one line per port:
-  OWNER CONNECTIONS PATH
-OWNER is the user name of the port's owner (its uid if it has no name),
-CONNECTIONS the port's connection count as the daemon reports it, PATH the
-port's full path (a port unlinked while its server still runs shows as
-"(unlinked)"). The columns are separated by spaces, and PATH comes last
-because it may contain spaces. The list is read from MOUNT/.stats, a
-snapshot taken when it is opened.
+Lists the ports of the lpcfs mount: a header line, then one line per port:
+  OWNER PID CONNECTIONS PORT
+OWNER is the user name of the port's owner (its uid if it has no name), PID
+the process serving it (the one that created it), CONNECTIONS the port's
+connection count as the daemon reports it, PORT the port's full path (a port
+unlinked while its server still runs shows as "(unlinked)"). The columns are
+separated by spaces, and PORT comes last because it may contain spaces. The
+list is read from MOUNT/.stats, a snapshot taken when it is opened.
 
 Options:
   -m, --mount DIR    the lpcfs mount (default $LPC_MOUNT, else /lpc)
+      --json         print one JSON array with an object per port: path,
+                     owner, group, mode, server_pid, connections and the
+                     port's counters (lpc(1) "JSON OUTPUT")
   -h, --help         show this help
 
 Exit status: 0 success, 1 MOUNT/.stats cannot be read, 2 usage error.
 )TXT";
 
-constexpr std::string_view kStatUsage = "usage: lpc stat [--mount DIR] PORT";
+constexpr std::string_view kStatUsage =
+    "usage: lpc stat [--mount DIR] [--json] PORT";
 
-constexpr std::string_view kStatHelp = R"TXT(usage: lpc stat [--mount DIR] PORT
+constexpr std::string_view kStatHelp =
+    R"TXT(usage: lpc stat [--mount DIR] [--json] PORT
 
 Shows one port:
   path: FULL PATH
@@ -232,10 +238,41 @@ system PORT is on.
 Options:
   -m, --mount DIR    the lpcfs mount (default $LPC_MOUNT, else /lpc); PORT is
                      relative to it unless it starts with '/'
+      --json         print one JSON object: the port as lpc ls --json shows
+                     it, with "clients" (its connections) and "users" (the
+                     quota usage above) (lpc(1) "JSON OUTPUT")
   -h, --help         show this help
 
 Exit status: 0 success, 1 PORT does not exist or is not an lpcfs port, or
 the .stats file cannot be read, 2 usage error.
+)TXT";
+
+constexpr std::string_view kTopCommandUsage =
+    "usage: lpc top [--mount DIR] [--delay SECS] [--iterations N]";
+
+constexpr std::string_view kTopCommandHelp =
+    R"TXT(usage: lpc top [--mount DIR] [--delay SECS] [--iterations N]
+
+Shows the ports of the lpcfs mount and their traffic, read from MOUNT/.stats
+again every SECS seconds: a title line, a header, then one line per port:
+  PID CONNS PEND IN/S OUT/S QIN QOUT REFUSED REJECTED PORT
+PID is the process serving the port, CONNS and PEND its connections and
+connection requests waiting for an answer, IN/S and OUT/S the messages per
+second to the server and to its clients since the last frame ("-" in the
+first frame and for a new port), QIN and QOUT the messages queued now each
+way, REFUSED and REJECTED the connection requests refused and the records
+rejected since the port was created, and PORT the port's full path. On a
+terminal each frame redraws the screen (ANSI escapes); otherwise frames
+follow each other, a blank line apart. Stop it with Ctrl-C.
+
+Options:
+  -m, --mount DIR    the lpcfs mount (default $LPC_MOUNT, else /lpc)
+  -d, --delay SECS   seconds between frames (decimals allowed; default 2)
+  -n, --iterations N stop after N frames (default: until interrupted)
+  -h, --help         show this help
+
+Exit status: 0 after N frames, 1 MOUNT/.stats cannot be read or output
+failed, 2 usage error.
 )TXT";
 
 }  // namespace
@@ -246,6 +283,7 @@ std::string_view UsageLine(std::string_view command) {
   if (command == "wait") return kWaitUsage;
   if (command == "ls") return kLsUsage;
   if (command == "stat") return kStatUsage;
+  if (command == "top") return kTopCommandUsage;
   return kTopUsage;
 }
 
@@ -255,6 +293,7 @@ std::string_view HelpText(std::string_view command) {
   if (command == "wait") return kWaitHelp;
   if (command == "ls") return kLsHelp;
   if (command == "stat") return kStatHelp;
+  if (command == "top") return kTopCommandHelp;
   return kTopHelp;
 }
 

@@ -1,4 +1,4 @@
-// lpc ls and lpc stat: read-only views of a mount's .stats file.
+// lpc ls, lpc stat and lpc top: read-only views of a mount's .stats file.
 #include <grp.h>
 #include <lpc.h>
 #include <pwd.h>
@@ -6,12 +6,16 @@
 #include <unistd.h>
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "capability_names.h"
@@ -42,6 +46,122 @@ std::string Field(const PortLine& port, std::string_view name) {
   return it == port.fields.end() ? "?" : it->second;
 }
 
+using Json = nlohmann::ordered_json;
+
+// A field of .stats as a JSON number, or null if the daemon did not write
+// it (an older daemon) or it is not a number.
+Json Number(const std::map<std::string, std::string, std::less<>>& fields,
+            std::string_view name) {
+  auto it = fields.find(name);
+  if (it == fields.end() || it->second.empty()) return nullptr;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long n = std::strtoull(it->second.c_str(), &end, 10);
+  if (*end != '\0' || errno != 0) return nullptr;
+  return n;
+}
+
+Json Text(const std::map<std::string, std::string, std::less<>>& fields,
+          std::string_view name) {
+  auto it = fields.find(name);
+  if (it == fields.end()) return nullptr;
+  return it->second;
+}
+
+// A name as JSON: "path" holds its bytes, where nlohmann writes control
+// characters as \uXXXX and every byte that is not well-formed UTF-8 as
+// U+FFFD (error_handler_t::replace, in Print); "path_escaped" holds it as
+// .stats escapes it, byte for byte (lpc.7 "Names in .stats").
+void AddPath(Json& out, const std::string& path) {
+  out["path"] = path;
+  out["path_escaped"] = VisibleName(path);
+}
+
+// What .stats says of a port (lpc(1) "JSON OUTPUT").
+Json PortJson(const PortLine& port, const std::string& full_path) {
+  Json out;
+  AddPath(out, full_path);
+  const auto& f = port.fields;
+  out["owner"] = Number(f, "owner");
+  out["owner_name"] = UserName(Field(port, "owner"));
+  out["group"] = Number(f, "group");
+  out["group_name"] = out["group"].is_number()
+                          ? Json(GroupName(out["group"].get<gid_t>()))
+                          : Json(nullptr);
+  out["mode"] = Text(f, "mode");
+  out["server_pid"] = Number(f, "server_pid");
+  Json auto_accept = Number(f, "auto_accept");
+  out["auto_accept"] =
+      auto_accept.is_null() ? Json(nullptr) : Json(auto_accept != 0);
+  out["pending"] = Number(f, "pending");
+  out["connections"] = Number(f, "connections");
+  out["records"] = Number(f, "records");
+  Json counters;
+  for (const char* name :
+       {"messages_to_server", "bytes_to_server", "messages_to_client",
+        "bytes_to_client", "refused", "rejected_records"}) {
+    counters[name] = Number(f, name);
+  }
+  out["counters"] = std::move(counters);
+  return out;
+}
+
+// "MSGS/BYTES" as {"messages": M, "bytes": B}.
+Json Queue(const ConnLine& conn, std::string_view name) {
+  auto it = conn.fields.find(name);
+  if (it == conn.fields.end()) return nullptr;
+  size_t slash = it->second.find('/');
+  if (slash == std::string::npos) return nullptr;
+  std::map<std::string, std::string, std::less<>> parts = {
+      {"messages", it->second.substr(0, slash)},
+      {"bytes", it->second.substr(slash + 1)}};
+  return Json{{"messages", Number(parts, "messages")},
+              {"bytes", Number(parts, "bytes")}};
+}
+
+Json ConnJson(const ConnLine& conn) {
+  const auto& f = conn.fields;
+  Json out;
+  out["id"] = conn.id;
+  out["state"] = Text(f, "state");
+  out["client_pid"] = Number(f, "client_pid");
+  out["client_uid"] = Number(f, "client_uid");
+  out["client_caps"] = Text(f, "client_caps");
+  if (auto caps = f.find("client_caps"); caps != f.end()) {
+    out["client_capabilities"] =
+        CapabilityNames(std::strtoull(caps->second.c_str(), nullptr, 16));
+  } else {
+    out["client_capabilities"] = nullptr;
+  }
+  out["to_server"] = Queue(conn, "to_server");
+  out["to_client"] = Queue(conn, "to_client");
+  Json bound = Number(f, "bound");
+  out["bound"] = bound.is_null() ? Json(nullptr) : Json(bound != 0);
+  out["calls"] = Number(f, "calls");
+  out["replies_dropped"] = Number(f, "replies_dropped");
+  out["since"] = Number(f, "since");
+  return out;
+}
+
+Json UserJson(const UserLine& user) {
+  Json out;
+  out["uid"] = user.uid;
+  for (const auto& [name, value] : user.fields) {
+    out[name] = Number(user.fields, name);
+  }
+  return out;
+}
+
+// One JSON document and a newline. Names may hold any byte but '/' and
+// NUL, so invalid UTF-8 is replaced rather than thrown on (AddPath).
+int PrintJson(const Json& doc) {
+  std::string text =
+      doc.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return std::fflush(stdout) == 0 && !std::ferror(stdout) ? kExitOk
+                                                          : kExitFailure;
+}
+
 StatsSnapshot ReadStats(const std::string& mount) {
   std::string path = mount;
   if (path.empty() || path.back() != '/') path += '/';
@@ -57,10 +177,14 @@ StatsSnapshot ReadStats(const std::string& mount) {
 int RunLs(std::vector<std::string> args) {
   ArgReader reader("ls", std::move(args));
   std::optional<std::string> mount_option;
+  bool json = false;
   while (auto option = reader.NextOption()) {
     if (*option == "-h" || *option == "--help") {
       reader.NoValue();
       return PrintHelp("ls");
+    } else if (*option == "--json") {
+      reader.NoValue();
+      json = true;
     } else if (*option == "-m" || *option == "--mount") {
       mount_option = reader.Value();
     } else {
@@ -74,27 +198,38 @@ int RunLs(std::vector<std::string> args) {
   while (mount.size() > 1 && mount.back() == '/') mount.pop_back();
   if (mount == "/") mount.clear();
 
-  struct Row {
-    std::string owner, connections, path;
+  auto full_path = [&](const PortLine& port) {
+    return port.path.empty() || port.path[0] != '/' ? port.path
+                                                    : mount + port.path;
   };
-  std::vector<Row> rows;
-  size_t owner_width = 0, connections_width = 0;
+  if (json) {
+    Json ports = Json::array();
+    for (const PortLine& port : stats.ports) {
+      ports.push_back(PortJson(port, full_path(port)));
+    }
+    return PrintJson(ports);
+  }
+
+  struct Row {
+    std::string owner, pid, connections, path;
+  };
+  std::vector<Row> rows = {{"OWNER", "PID", "CONNECTIONS", "PORT"}};
   for (const PortLine& port : stats.ports) {
-    Row row;
-    row.owner = UserName(Field(port, "owner"));
-    row.connections = Field(port, "connections");
     // Names may hold anything but '/' and NUL: shown visibly, never raw.
-    row.path = VisibleName(port.path.empty() || port.path[0] != '/'
-                               ? port.path
-                               : mount + port.path);
+    rows.push_back({UserName(Field(port, "owner")), Field(port, "server_pid"),
+                    Field(port, "connections"), VisibleName(full_path(port))});
+  }
+  size_t owner_width = 0, pid_width = 0, connections_width = 0;
+  for (const Row& row : rows) {
     owner_width = std::max(owner_width, row.owner.size());
+    pid_width = std::max(pid_width, row.pid.size());
     connections_width = std::max(connections_width, row.connections.size());
-    rows.push_back(std::move(row));
   }
   for (const Row& row : rows) {
-    std::printf("%-*s %*s %s\n", static_cast<int>(owner_width),
-                row.owner.c_str(), static_cast<int>(connections_width),
-                row.connections.c_str(), row.path.c_str());
+    std::printf("%-*s %*s %*s %s\n", static_cast<int>(owner_width),
+                row.owner.c_str(), static_cast<int>(pid_width), row.pid.c_str(),
+                static_cast<int>(connections_width), row.connections.c_str(),
+                row.path.c_str());
   }
   return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
 }
@@ -102,10 +237,14 @@ int RunLs(std::vector<std::string> args) {
 int RunStat(std::vector<std::string> args) {
   ArgReader reader("stat", std::move(args));
   std::optional<std::string> mount_option;
+  bool json = false;
   while (auto option = reader.NextOption()) {
     if (*option == "-h" || *option == "--help") {
       reader.NoValue();
       return PrintHelp("stat");
+    } else if (*option == "--json") {
+      reader.NoValue();
+      json = true;
     } else if (*option == "-m" || *option == "--mount") {
       mount_option = reader.Value();
     } else {
@@ -151,6 +290,27 @@ int RunStat(std::vector<std::string> args) {
                           VisibleName(root) + "/" + LPC_STATS_FILE + ")");
   }
 
+  if (json) {
+    Json doc = PortJson(*it, real_path);
+    std::set<uint32_t> users = {static_cast<uint32_t>(st.st_uid)};
+    Json clients = Json::array();
+    for (const ConnLine& conn : stats.conns) {
+      if (conn.port != from_root) continue;
+      Json c = ConnJson(conn);
+      if (c["client_uid"].is_number()) {
+        users.insert(c["client_uid"].get<uint32_t>());
+      }
+      clients.push_back(std::move(c));
+    }
+    doc["clients"] = std::move(clients);
+    Json quota = Json::array();
+    for (const UserLine& user : stats.users) {
+      if (users.count(user.uid)) quota.push_back(UserJson(user));
+    }
+    doc["users"] = std::move(quota);
+    return PrintJson(doc);
+  }
+
   char mode[8];
   std::snprintf(mode, sizeof mode, "%04o",
                 static_cast<unsigned>(st.st_mode & 07777));
@@ -184,6 +344,163 @@ int RunStat(std::vector<std::string> args) {
     if (users.count(user.uid)) std::printf("%s\n", user.text.c_str());
   }
   return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
+}
+
+namespace {
+
+uint64_t CountOf(const std::map<std::string, std::string, std::less<>>& fields,
+                 std::string_view name) {
+  auto it = fields.find(name);
+  return it == fields.end() ? 0
+                            : std::strtoull(it->second.c_str(), nullptr, 10);
+}
+
+// Messages per second between two readings of a counter, or "-" when there
+// is no earlier reading (the first frame, a new port).
+std::string Rate(std::optional<uint64_t> before, uint64_t now, double seconds) {
+  if (!before || seconds <= 0 || now < *before) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f",
+                static_cast<double>(now - *before) / seconds);
+  return buf;
+}
+
+}  // namespace
+
+int RunTop(std::vector<std::string> args) {
+  ArgReader reader("top", std::move(args));
+  std::optional<std::string> mount_option;
+  double delay = 2;
+  uint64_t iterations = 0;  // 0: until interrupted
+  while (auto option = reader.NextOption()) {
+    if (*option == "-h" || *option == "--help") {
+      reader.NoValue();
+      return PrintHelp("top");
+    } else if (*option == "-m" || *option == "--mount") {
+      mount_option = reader.Value();
+    } else if (*option == "-d" || *option == "--delay") {
+      std::string text = reader.Value();
+      std::optional<double> seconds = ParseSeconds(text);
+      if (!seconds) reader.Fail("invalid delay '" + text + "'");
+      delay = *seconds;
+    } else if (*option == "-n" || *option == "--iterations") {
+      std::string text = reader.Value();
+      char* end = nullptr;
+      errno = 0;
+      unsigned long long n = std::strtoull(text.c_str(), &end, 10);
+      if (text.empty() || text[0] < '0' || text[0] > '9' || *end != '\0' ||
+          errno != 0 || n == 0) {
+        reader.Fail("invalid iterations '" + text + "'");
+      }
+      iterations = n;
+    } else {
+      reader.Fail("unknown option " + *option);
+    }
+  }
+  if (!reader.AtEnd())
+    reader.Fail("unexpected argument '" + reader.Peek() + "'");
+  std::string mount = MountDir(mount_option);
+  std::string shown_mount = mount;
+  while (mount.size() > 1 && mount.back() == '/') mount.pop_back();
+  if (mount == "/") mount.clear();
+  // Redraw in place on a terminal; elsewhere (a pipe, a test) frames follow
+  // each other, a blank line apart, with no escape sequences.
+  const bool terminal = isatty(STDOUT_FILENO) == 1;
+
+  struct Reading {
+    uint64_t to_server = 0, to_client = 0;
+  };
+  // A port is its path and its server: a name served again is a new port.
+  std::map<std::string, Reading> last;
+  auto last_time = std::chrono::steady_clock::now();
+  for (uint64_t frame = 0; iterations == 0 || frame < iterations; ++frame) {
+    if (frame > 0) {
+      std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+    }
+    StatsSnapshot stats = ReadStats(shown_mount);
+    auto now = std::chrono::steady_clock::now();
+    double seconds = std::chrono::duration<double>(now - last_time).count();
+    last_time = now;
+
+    // Messages queued now, each way, by port path (as the conn lines name
+    // their ports).
+    std::map<std::string, std::pair<uint64_t, uint64_t>> queued;
+    for (const ConnLine& conn : stats.conns) {
+      auto& [in, out] = queued[conn.port];
+      if (auto f = conn.fields.find("to_server"); f != conn.fields.end()) {
+        in += std::strtoull(f->second.c_str(), nullptr, 10);
+      }
+      if (auto f = conn.fields.find("to_client"); f != conn.fields.end()) {
+        out += std::strtoull(f->second.c_str(), nullptr, 10);
+      }
+    }
+
+    std::vector<std::vector<std::string>> rows = {
+        {"PID", "CONNS", "PEND", "IN/S", "OUT/S", "QIN", "QOUT", "REFUSED",
+         "REJECTED", "PORT"}};
+    std::map<std::string, Reading> readings;
+    for (const PortLine& port : stats.ports) {
+      const auto& f = port.fields;
+      std::string key = port.path + '\0' + Field(port, "server_pid");
+      Reading now_reading{CountOf(f, "messages_to_server"),
+                          CountOf(f, "messages_to_client")};
+      std::optional<uint64_t> in_before, out_before;
+      if (auto it = last.find(key); it != last.end()) {
+        in_before = it->second.to_server;
+        out_before = it->second.to_client;
+      }
+      readings[key] = now_reading;
+      auto q = queued[port.path];
+      std::string path = port.path.empty() || port.path[0] != '/'
+                             ? port.path
+                             : mount + port.path;
+      rows.push_back({Field(port, "server_pid"), Field(port, "connections"),
+                      Field(port, "pending"),
+                      Rate(in_before, now_reading.to_server, seconds),
+                      Rate(out_before, now_reading.to_client, seconds),
+                      std::to_string(q.first), std::to_string(q.second),
+                      Field(port, "refused"), Field(port, "rejected_records"),
+                      VisibleName(path)});
+    }
+    last = std::move(readings);
+
+    std::vector<size_t> widths(rows[0].size(), 0);
+    for (const auto& row : rows) {
+      for (size_t i = 0; i < row.size(); ++i) {
+        widths[i] = std::max(widths[i], row[i].size());
+      }
+    }
+    std::string text;
+    if (terminal) {
+      text += "\033[H\033[2J";  // home, clear the screen
+    } else if (frame > 0) {
+      text += "\n";
+    }
+    char clock[16] = "";
+    time_t wall = time(nullptr);
+    tm local{};
+    if (localtime_r(&wall, &local) != nullptr) {
+      std::strftime(clock, sizeof clock, "%H:%M:%S", &local);
+    }
+    char head[64];
+    std::snprintf(head, sizeof head, "%zu ports, every %g s",
+                  stats.ports.size(), delay);
+    text += "lpc top - " + VisibleName(shown_mount) + " - " + clock + " - " +
+            head + "\n";
+    for (const auto& row : rows) {
+      for (size_t i = 0; i < row.size(); ++i) {
+        if (i + 1 == row.size()) {
+          text += row[i];  // PORT: last, as it may hold spaces
+        } else {
+          text += std::string(widths[i] - row[i].size(), ' ') + row[i] + ' ';
+        }
+      }
+      text += '\n';
+    }
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) return kExitFailure;
+  }
+  return kExitOk;
 }
 
 }  // namespace lpc::shell

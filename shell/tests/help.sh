@@ -41,7 +41,7 @@ check_eq "lpc -h is lpc --help" "0|$top_help" "$rc|$out"
 run "$LPC" help
 check_eq "lpc help is lpc --help" "0|$top_help" "$rc|$out"
 
-for cmd in serve call wait ls stat; do
+for cmd in serve call wait ls stat top; do
   run "$LPC" "$cmd" --help
   check_eq "lpc $cmd --help: status, no stderr" "0|" "$rc|$err"
   check_eq "lpc $cmd --help: starts with its usage" "usage: lpc $cmd" \

@@ -15,13 +15,14 @@ odd=$'tab\there\\back\x1b[31mesc\x7fdel\xffbyte'
 start_server "$LPC_MNT/$odd" -- cat
 
 run_capture "$LPC" ls
-check_eq "ls: status, one line per port" "0|3" "$rc|$(wc -l <<<"$out")"
-check_line "ls: the victim once" "root +0 $LPC_MNT/victim" "$out"
+check_eq "ls: status, a header and one line per port" "0|4" \
+  "$rc|$(wc -l <<<"$out")"
+check_line "ls: the victim once" "root +[0-9]+ +0 $LPC_MNT/victim" "$out"
 check_eq "ls: no line with 7 connections" 0 "$(grep -c ' 7 ' <<<"$out")"
 check_line "ls: the forged folder, escaped" \
-  "root +0 $LPC_MNT/x\\\\nport /victim .*\\\\ny/p" "$out"
+  "root +[0-9]+ +0 $LPC_MNT/x\\\\nport /victim .*\\\\ny/p" "$out"
 check_line "ls: control characters shown as escapes" \
-  "root +0 $LPC_MNT/tab\\\\there\\\\\\\\back\\\\033\[31mesc\\\\177del\\\\377byte" \
+  "root +[0-9]+ +0 $LPC_MNT/tab\\\\there\\\\\\\\back\\\\033\[31mesc\\\\177del\\\\377byte" \
   "$out"
 check_eq "ls: no control character reaches the terminal" 0 \
   "$(LC_ALL=C grep -c $'[\x01-\x08\x0b-\x1f\x7f]' <<<"$out")"

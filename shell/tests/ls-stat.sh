@@ -4,14 +4,19 @@
 . "$(dirname "$0")/lib.sh"
 
 run_capture "$LPC" ls
-check_eq "ls on an empty mount" "0|" "$rc|$out"
+check_eq "ls on an empty mount: the header alone" \
+  "0|OWNER PID CONNECTIONS PORT" "$rc|$out"
 
 start_server echo -- cat
+echo_pid=$server_pid
 mkdir -m 1777 "$LPC_MNT/svc"
 start_server --mode 0600 svc/db -- cat
+db_pid=$server_pid
 nobody=$(id -nu 65534)
+# setpriv executes lpc serve: the same process.
 setpriv --reuid=65534 --regid=65534 --clear-groups \
   "$LPC" serve "$LPC_MNT/svc/theirs" -- cat &
+theirs_pid=$!
 server_pids+=($!)
 wait_until "svc/theirs exists" test -e "$LPC_MNT/svc/theirs"
 
@@ -20,16 +25,20 @@ ls_line() { "$LPC" ls | awk -v p="$1" '$NF == p'; }
 
 exec 3<>"$LPC_MNT/echo"
 exec 4<"$LPC_MNT/echo"
-expected_echo_line="^root +2 $LPC_MNT/echo\$"
+expected_echo_line="^root +$echo_pid +2 $LPC_MNT/echo\$"
 wait_until "ls shows 2 connections on echo" \
   eval '[[ $(ls_line "$LPC_MNT/echo") =~ $expected_echo_line ]]'
 run_capture "$LPC" ls
-check_eq "ls: status, one line per port" "0|3" "$rc|$(wc -l <<<"$out")"
-check_line "ls: echo, owner root, 2 connections" "root +2 $LPC_MNT/echo" "$out"
-check_line "ls: svc/db, owner root, no connection" \
-  "root +0 $LPC_MNT/svc/db" "$out"
-check_line "ls: svc/theirs, owner $nobody" \
-  "$nobody +0 $LPC_MNT/svc/theirs" "$out"
+check_eq "ls: status, a header and one line per port" "0|4" \
+  "$rc|$(wc -l <<<"$out")"
+check_match "ls: the header first" '^OWNER +PID +CONNECTIONS PORT$' \
+  "$(head -n 1 <<<"$out")"
+check_line "ls: echo, owner root, its server, 2 connections" \
+  "root +$echo_pid +2 $LPC_MNT/echo" "$out"
+check_line "ls: svc/db, owner root, its server, no connection" \
+  "root +$db_pid +0 $LPC_MNT/svc/db" "$out"
+check_line "ls: svc/theirs, owner $nobody, its server" \
+  "$nobody +$theirs_pid +0 $LPC_MNT/svc/theirs" "$out"
 check_eq "ls: --mount without \$LPC_MOUNT" "$out" \
   "$(env -u LPC_MOUNT "$LPC" ls --mount "$LPC_MNT")"
 check_eq "ls: \$LPC_MOUNT with a trailing slash" "$out" \
@@ -74,13 +83,13 @@ check_eq "stat: no conn lines for svc/db" 0 "$(grep -c '^conn ' <<<"$out")"
 
 exec 3>&- 4<&-
 wait_until "ls shows 0 connections on echo once closed" \
-  eval '[[ $(ls_line "$LPC_MNT/echo") =~ ^root\ +0\  ]]'
+  eval '[[ $(ls_line "$LPC_MNT/echo") =~ ^root\ +[0-9]+\ +0\  ]]'
 
 # A port that is unlinked while served is listed as (unlinked).
 exec 3<>"$LPC_MNT/svc/db"
 rm "$LPC_MNT/svc/db"
 run_capture "$LPC" ls
-check_line "ls: unlinked port" 'root +1 \(unlinked\)' "$out"
+check_line "ls: unlinked port" "root +$db_pid +1 \\(unlinked\\)" "$out"
 echo "still served" >&3
 read -r reply <&3
 check_eq "the unlinked port still serves its connection" "still served" "$reply"

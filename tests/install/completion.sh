@@ -30,7 +30,7 @@ complete_line() {
 
 # The options a help text lists ("  -m, --mount DIR ..."), sorted.
 help_options() {
-  grep -oE '^ +-[a-zA-Z], --[a-z-]+' | tr -s ' ,' '\n' | grep . | sort
+  grep -oE '^ +(-[a-zA-Z], )?--[a-z-]+' | tr -s ' ,' '\n' | grep . | sort
 }
 
 # Commands: those of `lpc --help`, and the top-level options.
@@ -38,10 +38,10 @@ want=$("$LPC" --help | sed -n '/^Commands:/,/^$/p' | awk 'NR > 1 && NF {print $1
        printf '%s\n' -h --help --version)
 check_eq "lpc <TAB>: the commands of lpc --help" "$(sort <<<"$want")" \
   "$(complete_line lpc '')"
-check_eq "lpc help <TAB>" "$(printf '%s\n' call ls serve stat wait)" \
+check_eq "lpc help <TAB>" "$(printf '%s\n' call ls serve stat top wait)" \
   "$(complete_line lpc help '')"
 
-for command in serve call wait ls stat; do
+for command in serve call wait ls stat top; do
   check_eq "lpc $command -<TAB>: the options of lpc $command --help" \
     "$("$LPC" "$command" --help | help_options)" \
     "$(complete_line lpc "$command" -)"

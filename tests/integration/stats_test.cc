@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -39,6 +40,20 @@ std::vector<std::string> Lines(const std::string& text) {
   std::string line;
   while (std::getline(in, line)) out.push_back(line);
   return out;
+}
+
+// `line` without its last field, since=SECONDS (lpc.7 "STATS"), which
+// must be a time (CLOCK_REALTIME seconds) that has passed.
+std::string WithoutSince(const std::string& line) {
+  size_t at = line.rfind(" since=");
+  if (at == std::string::npos) {
+    ADD_FAILURE() << "no since= in " << line;
+    return line;
+  }
+  long long since = std::stoll(line.substr(at + 7));
+  EXPECT_GT(since, 0) << line;
+  EXPECT_LE(since, time(nullptr)) << line;
+  return line.substr(0, at);
 }
 
 // The line starting with `prefix`, or "" (and a test failure).
@@ -84,19 +99,26 @@ TEST_F(StatsTest, ShowsPortsAndTheirConnections) {
 
   std::string text = StatsText();
   std::string ida = std::to_string(ca.h.conn_id);
+  const std::string me = std::to_string(getpid());
   EXPECT_EQ(
       "port /svc owner=0 group=0 mode=0640 auto_accept=0 pending=1 "
-      "connections=2 records=3",
+      "connections=2 records=3 server_pid=" +
+          me +
+          " messages_to_server=2 bytes_to_server=11 messages_to_client=1 "
+          "bytes_to_client=3 refused=0 rejected_records=0",
       LineStarting(text, "port /svc "));
   EXPECT_EQ(
       "port /dir/inner owner=0 group=0 mode=0600 auto_accept=1 pending=0 "
-      "connections=0 records=0",
+      "connections=0 records=0 server_pid=" +
+          me +
+          " messages_to_server=0 bytes_to_server=0 messages_to_client=0 "
+          "bytes_to_client=0 refused=0 rejected_records=0",
       LineStarting(text, "port /dir/inner "));
   EXPECT_EQ(
       "conn " + ida + " port=/svc state=open client_pid=" + std::to_string(a) +
           " client_uid=0 client_caps=" + OwnCaps() +
           " to_server=2/11 to_client=1/3 bound=0 calls=0 replies_dropped=0",
-      LineStarting(text, "conn " + ida + " "));
+      WithoutSince(LineStarting(text, "conn " + ida + " ")));
   uint64_t idb = 0;
   for (const std::string& line : Lines(text)) {
     if (line.find(" state=pending ") == std::string::npos) continue;
@@ -106,7 +128,7 @@ TEST_F(StatsTest, ShowsPortsAndTheirConnections) {
                          std::to_string(b) +
                          " client_uid=0 client_caps=" + OwnCaps() +
                          " to_server=0/0 to_client=0/0 bound=0 calls=0 "
-                         "replies_dropped=0")))
+                         "replies_dropped=0 since=[0-9]+")))
         << line;
   }
   EXPECT_NE(0u, idb) << "no pending connection in\n" << text;
@@ -114,12 +136,16 @@ TEST_F(StatsTest, ShowsPortsAndTheirConnections) {
   // conn, and the user lines of the quotas.
   std::regex port_re(
       "port (/[^ ]*|\\(unlinked\\)) owner=[0-9]+ group=[0-9]+ mode=0[0-7]{3,4} "
-      "auto_accept=[01] pending=[0-9]+ connections=[0-9]+ records=[0-9]+");
+      "auto_accept=[01] pending=[0-9]+ connections=[0-9]+ records=[0-9]+ "
+      "server_pid=[0-9]+ messages_to_server=[0-9]+ bytes_to_server=[0-9]+ "
+      "messages_to_client=[0-9]+ bytes_to_client=[0-9]+ refused=[0-9]+ "
+      "rejected_records=[0-9]+");
   std::regex conn_re(
       "conn [0-9]+ port=(/[^ ]*|\\(unlinked\\)) state=(pending|open|closed) "
       "client_pid=[0-9]+ client_uid=[0-9]+ client_caps=0x[0-9a-f]+ "
       "to_server=[0-9]+/[0-9]+ "
-      "to_client=[0-9]+/[0-9]+ bound=[01] calls=[0-9]+ replies_dropped=[0-9]+");
+      "to_client=[0-9]+/[0-9]+ bound=[01] calls=[0-9]+ replies_dropped=[0-9]+ "
+      "since=[0-9]+");
   std::regex user_re(
       "user [0-9]+ ports=[0-9]+ connections=[0-9]+ served=[0-9]+ "
       "pending=[0-9]+ bytes=[0-9]+ folders=[0-9]+");
@@ -138,7 +164,7 @@ TEST_F(StatsTest, ShowsPortsAndTheirConnections) {
       "conn " + ida + " port=/svc state=open client_pid=" + std::to_string(a) +
           " client_uid=0 client_caps=" + OwnCaps() +
           " to_server=2/11 to_client=1/3 bound=1 calls=0 replies_dropped=0",
-      LineStarting(text, "conn " + ida + " "));
+      WithoutSince(LineStarting(text, "conn " + ida + " ")));
 
   // An unlinked port is shown as such.
   ASSERT_EQ(0, unlink(P("svc").c_str()));
