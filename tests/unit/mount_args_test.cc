@@ -7,27 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "fuse_args.h"
+
 namespace lpc {
 namespace {
-
-// fuse_args from a list of strings, freed at the end of the scope.
-class Args {
- public:
-  explicit Args(std::vector<std::string> argv) : strings_(std::move(argv)) {
-    for (auto& s : strings_) ptrs_.push_back(s.data());
-    args_ = FUSE_ARGS_INIT(static_cast<int>(ptrs_.size()), ptrs_.data());
-  }
-  ~Args() { fuse_opt_free_args(&args_); }
-  fuse_args* get() { return &args_; }
-  std::vector<std::string> Left() const {
-    return {args_.argv, args_.argv + args_.argc};
-  }
-
- private:
-  std::vector<std::string> strings_;
-  std::vector<char*> ptrs_;
-  fuse_args args_;
-};
 
 using Words = std::vector<std::string>;
 
