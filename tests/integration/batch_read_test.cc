@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ioctl_buffer.h"
 #include "mount_fixture.h"
 
 namespace lpctest {
@@ -18,7 +19,7 @@ namespace {
 class BatchReadTest : public MountTest {
  protected:
   // The records of one read() of `fd` with a buffer of `size` bytes, or
-  // the errno in *err.
+  // the errno in *err; *bytes is what the read returned.
   std::vector<Record> ReadBatch(int fd, size_t size, int* err,
                                 size_t* bytes = nullptr) {
     std::vector<char> buf(size);
@@ -27,34 +28,30 @@ class BatchReadTest : public MountTest {
     std::vector<Record> out;
     if (n < 0) return out;
     if (bytes) *bytes = static_cast<size_t>(n);
-    size_t off = 0;
-    while (off < static_cast<size_t>(n)) {
-      EXPECT_EQ(0u, off % 8) << "records start at multiples of 8";
-      Record r;
-      if (off + sizeof r.h > static_cast<size_t>(n)) {
-        ADD_FAILURE() << "a read ends inside a record header";
-        break;
-      }
-      std::memcpy(&r.h, buf.data() + off, sizeof r.h);
-      if (off + sizeof r.h + r.h.length > static_cast<size_t>(n)) {
-        ADD_FAILURE() << "a read ends inside a payload";
-        break;
-      }
-      r.payload.assign(buf.data() + off + sizeof r.h, r.h.length);
-      out.push_back(r);
-      off += LPC_RECORD_SPACE(r.h.length);
-    }
+    EXPECT_TRUE(ParseRecords(buf.data(), static_cast<size_t>(n), &out))
+        << "a read ends inside a record";
     return out;
+  }
+
+  // A port that auto-accepts and reads in batches, and a client of it.
+  struct Served {
+    UniqueFd srv;
+    Opened client;
+  };
+  Served ServeInBatches() {
+    Served s{CreatePort("svc"), {}};
+    EXPECT_TRUE(s.srv.valid());
+    EXPECT_OK(SetPortOptions(s.srv.get(),
+                             LPC_PORT_AUTO_ACCEPT | LPC_PORT_READ_BATCHES));
+    s.client = Open(P("svc"), O_RDWR);
+    EXPECT_OK(s.client.err);
+    return s;
   }
 };
 
 TEST_F(BatchReadTest, OneReadReturnsEveryQueuedRecordThatFits) {
-  UniqueFd srv = CreatePort("svc");
-  ASSERT_TRUE(srv.valid());
-  ASSERT_OK(
-      SetPortOptions(srv.get(), LPC_PORT_AUTO_ACCEPT | LPC_PORT_READ_BATCHES));
-  Opened client = Open(P("svc"), O_RDWR);
-  ASSERT_OK(client.err);
+  auto [srv, client] = ServeInBatches();
+  ASSERT_FALSE(HasFailure());
   const std::vector<std::string> sent = {"one", "two, longer", "3"};
   for (const std::string& m : sent) ASSERT_OK(WriteMsg(client.fd.get(), m));
   int err = 0;
@@ -80,12 +77,8 @@ TEST_F(BatchReadTest, OneReadReturnsEveryQueuedRecordThatFits) {
 }
 
 TEST_F(BatchReadTest, ARecordThatDoesNotFitStaysForTheNextRead) {
-  UniqueFd srv = CreatePort("svc");
-  ASSERT_TRUE(srv.valid());
-  ASSERT_OK(
-      SetPortOptions(srv.get(), LPC_PORT_AUTO_ACCEPT | LPC_PORT_READ_BATCHES));
-  Opened client = Open(P("svc"), O_RDWR);
-  ASSERT_OK(client.err);
+  auto [srv, client] = ServeInBatches();
+  ASSERT_FALSE(HasFailure());
   Record c = Expect(srv.get(), LPC_REC_CONNECT);
   ASSERT_OK(WriteMsg(client.fd.get(), "12345678"));  // 56 bytes, padded 56
   ASSERT_OK(WriteMsg(client.fd.get(), std::string(100, 'x')));

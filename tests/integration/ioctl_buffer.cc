@@ -59,25 +59,30 @@ void IoctlBuffer::ClearSend() {
   next_ = 0;
 }
 
-bool IoctlBuffer::Parse(std::vector<Record>* out) const {
+bool ParseRecords(const char* data, size_t length, std::vector<Record>* out) {
   out->clear();
-  const lpc_transfer& t = header();
-  if (t.received_length > data_size()) return false;
-  const char* data = bytes() + sizeof(lpc_transfer);
-  size_t off = 0;
-  size_t end = 0;  // unpadded end of the last record
-  for (uint32_t i = 0; i < t.received; ++i) {
-    if (off + sizeof(lpc_record) > t.received_length) return false;
+  for (size_t off = 0; off < length;
+       off += LPC_RECORD_SPACE(out->back().h.length)) {
+    if (off + sizeof(lpc_record) > length) return false;
     Record r;
     std::memcpy(&r.h, data + off, sizeof r.h);
-    end = off + sizeof r.h + r.h.length;
-    if (end > t.received_length) return false;
+    if (off + sizeof r.h + r.h.length > length) return false;
     r.payload.assign(data + off + sizeof r.h, r.h.length);
     out->push_back(std::move(r));
-    off += LPC_RECORD_SPACE(out->back().h.length);
   }
-  // received_length counts the padding, except perhaps the last record's.
-  return t.received_length >= end && t.received_length <= off;
+  return true;
+}
+
+bool IoctlBuffer::Parse(std::vector<Record>* out) const {
+  const lpc_transfer& t = header();
+  if (t.received_length > data_size()) {
+    out->clear();
+    return false;
+  }
+  // received_length counts the padding, except perhaps the last record's:
+  // padding past it would read as one more record, cut short.
+  return ParseRecords(bytes() + sizeof(lpc_transfer), t.received_length, out) &&
+         out->size() == t.received;
 }
 
 namespace {

@@ -63,7 +63,8 @@ class IoctlBuffer {
   // timeout_ms and max_records.
   void ClearSend();
 
-  // The `header().received` records in data[], as the ioctl returned them.
+  // The `header().received` records in data[], as the ioctl returned them
+  // (ParseRecords over received_length).
   // False if they are not framed as lpc.h says: each at the 8-aligned
   // offset after the previous one, inside received_length, and
   // received_length no longer than data[] and than the records' padded
@@ -80,6 +81,12 @@ class IoctlBuffer {
   size_t next_ = 0;              // offset in data[] of the next record to add
   std::vector<uint64_t> words_;  // 8-aligned storage of total_ bytes
 };
+
+// Records laid out as in an ioctl's data[] (and a batch read() of a server
+// handle, LPC_PORT_READ_BATCHES): each at the 8-aligned offset after the
+// previous one, the whole area `length` bytes, the last record's padding
+// perhaps left out. False if a record is cut short by the end.
+bool ParseRecords(const char* data, size_t length, std::vector<Record>* out);
 
 // One LPC_IOC_CALL of `request` in a buffer of `total` bytes: what came
 // back (err ENOBUFS, not sent, if `request` does not fit the buffer).
