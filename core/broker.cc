@@ -17,6 +17,11 @@ namespace lpc {
 Broker::Broker(BrokerDelegate* delegate, Limits limits)
     : delegate_(delegate), limits_(limits) {}
 
+void Broker::SetLogLevel(LogLevel level) {
+  std::lock_guard lock(mu_);
+  outbox_.set_log_level(level);
+}
+
 Broker::~Broker() {
   // Poll handles belong to the delegate: give them back.
   tables_.handles.ForEach([this](const Handle& h) {

@@ -61,6 +61,8 @@ class Broker {
   Broker& operator=(const Broker&) = delete;
 
   const Limits& limits() const { return limits_; }
+  // Events below `level` are not made (core/outbox.h); default: all.
+  void SetLogLevel(LogLevel level);
 
   // --- Names (answered at once).
   Result<Attr> Lookup(NodeId parent, std::string_view name);

@@ -77,16 +77,19 @@ void MessageRouter::Send(std::unique_ptr<WriteRequest> write, Connection& conn,
   // passes, since another connection's reader frees it.
   bool queue_admits = channel.Admits(write->message.data.size());
   Error why = queue_admits ? Error::kNoBuffers : Error::kWouldBlock;
-  // One event per message that waits: debug level (core/events.h).
-  out_.Log({EventKind::kQueueFull,
-            {},
-            conn.id().value(),
-            write->message.sender,
-            why,
-            std::string(direction == Direction::kToServer ? "to server"
-                                                          : "to client") +
-                (queue_admits ? ", writer's quota_bytes used up" : "") +
-                (write->nonblock ? "" : ", writer waits")});
+  // One event per message that waits: debug level (core/events.h), so
+  // it is built only when it will be written.
+  if (out_.Logs(EventKind::kQueueFull)) {
+    out_.Log({EventKind::kQueueFull,
+              {},
+              conn.id().value(),
+              write->message.sender,
+              why,
+              std::string(direction == Direction::kToServer ? "to server"
+                                                            : "to client") +
+                  (queue_admits ? ", writer's quota_bytes used up" : "") +
+                  (write->nonblock ? "" : ", writer waits")});
+  }
   if (write->nonblock) {
     out_.Fail(std::move(write), why);
   } else {

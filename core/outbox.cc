@@ -33,6 +33,7 @@ void Outbox::DropPoll(PollToken poll) {
 }
 
 void Outbox::Log(Event event) {
+  if (!Logs(event.kind)) return;
   effects_.push_back(LogEvent{std::make_unique<const Event>(std::move(event))});
 }
 

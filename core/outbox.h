@@ -61,7 +61,11 @@ class Outbox {
   void Transferred(std::unique_ptr<Request> request, Bytes out);
   void NotifyPoll(PollToken poll);
   void DropPoll(PollToken poll);
+  // An event at or above the log level; others are dropped here, and a
+  // hot path asks Logs() before it builds one (lpcfs.8 "LOGGING").
   void Log(Event event);
+  bool Logs(EventKind kind) const { return LevelOf(kind) <= log_level_; }
+  void set_log_level(LogLevel level) { log_level_ = level; }
 
   struct ReplyOpen {
     Token token;
@@ -106,6 +110,7 @@ class Outbox {
 
  private:
   Batch effects_;
+  LogLevel log_level_ = LogLevel::kDebug;  // every event, unless told
 };
 
 }  // namespace lpc

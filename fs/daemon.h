@@ -69,6 +69,12 @@ class Daemon final : public BrokerDelegate {
   Identities& identities() { return identities_; }
   const RequestTable& requests() const { return requests_; }
   EventLog& log() { return log_; }
+  // Before the loop starts: what the log writes, and so what events the
+  // broker makes at all.
+  void ConfigureLog(LogLevel level, bool journal) {
+    log_.Configure(level, journal);
+    broker_.SetLogLevel(level);
+  }
 
   // A request the broker will answer, now or later: registered under a
   // new token, with its interrupts routed to Broker::Cancel.

@@ -154,7 +154,7 @@ int Serve(fuse_args* args, const char* mountpoint, bool foreground,
           const lpc::Limits& limits, std::chrono::microseconds spin,
           const lpc::PrivilegePlan& plan, lpc::LogLevel log_level) {
   lpc::Daemon daemon(limits, spin);
-  daemon.log().Configure(log_level, lpc::StderrIsJournal());
+  daemon.ConfigureLog(log_level, lpc::StderrIsJournal());
   const fuse_lowlevel_ops& ops = lpc::LpcfsOperations();
   fuse_session* se = fuse_session_new(args, &ops, sizeof ops, &daemon);
   if (!se) return 1;

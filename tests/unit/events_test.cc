@@ -149,5 +149,23 @@ TEST_F(BrokerEventsTest, PortsRecordsAndRefusalsAreReported) {
   EXPECT_EQ("/svc", d_.events.back().port);
 }
 
+// Below the log level an event is not made at all, so a hot path (a
+// queue found full, at debug level) costs nothing at the default level.
+TEST_F(BrokerEventsTest, EventsBelowTheLogLevelAreNotMade) {
+  broker_.SetLogLevel(LogLevel::kNotice);
+  HandleId srv = Create("svc");
+  ASSERT_FALSE(d_.events.empty());
+  EXPECT_EQ(EventKind::kPortCreated, d_.events.back().kind) << "notice";
+  Req open = Connect();
+  ConnId conn(NextRecord(srv).header.conn_id);
+  size_t before = d_.events.size();
+  ExpectWritten(Command(srv, LPC_REC_REJECT, conn));
+  EXPECT_EQ(Error::kConnectionRefused, ErrorOf(open));
+  EXPECT_EQ(before, d_.events.size()) << "a refused connect is info";
+  EXPECT_EQ(Error::kInvalid, ErrorOf(Command(srv, LPC_REC_ACCEPT, conn, 5)));
+  ASSERT_EQ(before + 1, d_.events.size());
+  EXPECT_EQ(EventKind::kRecordRejected, d_.events.back().kind) << "warning";
+}
+
 }  // namespace
 }  // namespace lpc
