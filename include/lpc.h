@@ -23,6 +23,14 @@
  *       mode 0600, owned by the port's owner: plain bytes in both directions.
  *       Opening it binds the connection to it (see LPC_REC_MESSAGE).
  *   /lpc/.stats              read-only text: ports, connections, queue depths.
+ *   /lpc/.sections/NAME      section files: shared memory both sides mmap
+ *       (MAP_SHARED). open(O_CREAT) creates one, ftruncate() sizes it; it
+ *       lives while a handle, a mapping or a view refers to it.
+ *   /lpc/.views/ID           the section a received view names, opened to
+ *       the receiver only while the view lives; unlink() releases the view.
+ *   /lpc/.windows/ID         a caller's memory window: pread()/pwrite()
+ *       reach the client's memory while its call is outstanding
+ *       (lpcfs -o memory_windows).
  *
  * A port's read-only extended attribute LPC_SERVER_XATTR names the process
  * that serves it.
@@ -44,17 +52,31 @@ extern "C" {
  * 3: the ioctls (LPC_IOC_CALL, LPC_IOC_TRANSFER); a server may read
  * LPC_REC_CANCEL records and MESSAGE records with LPC_MESSAGE_CALL or
  * LPC_MESSAGE_CONTINUED; LPC_PORT_READ_BATCHES. */
-#define LPC_PROTOCOL_VERSION 3
+/* 4: messages up to the port's max message (LPC_DEFAULT_MAX_MESSAGE,
+ * LPC_MAX_MESSAGE_LIMIT, struct lpc_port_limits); sections, views
+ * (LPC_MESSAGE_VIEW) and memory windows (LPC_MESSAGE_WINDOW). */
+#define LPC_PROTOCOL_VERSION 4
 
-/* Largest payload of one short message: a larger write() fails EMSGSIZE. */
+/* Largest short message: messages up to this size are copied through the
+ * daemon's queues; longer ones are stored once (lpc.7 "LARGE MESSAGES"). */
 #define LPC_MAX_MESSAGE 256
+#define LPC_SHORT_MESSAGE LPC_MAX_MESSAGE
+
+/* A port's largest message unless its server or the daemon's -o
+ * max_message says otherwise; a longer write() fails EMSGSIZE. */
+#define LPC_DEFAULT_MAX_MESSAGE 65536
+/* The most a port may allow: what one FUSE write request carries. */
+#define LPC_MAX_MESSAGE_LIMIT (1u << 20)
 
 /* Most supplementary groups reported in a connect record; more are cut to
  * this many and LPC_CONNECT_GROUPS_TRUNCATED is set. */
 #define LPC_MAX_GROUPS 1024
 
-/* A read() buffer of this size holds any record the daemon produces. */
-#define LPC_RECORD_MAX 8192
+/* A read() buffer of this size holds any record of a port whose max
+ * message is the default; a port that allows more needs
+ * sizeof(struct lpc_record) + max_message + the attributes (see
+ * LPC_RECORD_ATTRIBUTES_MAX). */
+#define LPC_RECORD_MAX (48 + 80 + LPC_DEFAULT_MAX_MESSAGE)
 
 /* st_size that stat() reports for ports and .conn files. It means no data:
  * the kernel lets writes run in parallel only while they end below the
@@ -64,6 +86,9 @@ extern "C" {
 /* Names under the mount root that the daemon reserves. */
 #define LPC_CONN_DIR ".conn"
 #define LPC_STATS_FILE ".stats"
+#define LPC_SECTIONS_DIR ".sections"
+#define LPC_VIEWS_DIR ".views"
+#define LPC_WINDOWS_DIR ".windows"
 
 /*
  * Every record read from or written to a server handle starts with this
@@ -136,6 +161,17 @@ struct lpc_connect_process {
 /* Received by LPC_IOC_TRANSFER: the rest of a message whose beginning a
  * read() already took. */
 #define LPC_MESSAGE_CONTINUED 0x8
+/* Message attributes (lpc.7 "VIEWS", "MEMORY WINDOWS"). A record with
+ * these flags has, between its header and the message bytes, a struct
+ * lpc_view (LPC_MESSAGE_VIEW) and then a struct lpc_window
+ * (LPC_MESSAGE_WINDOW); `length` counts them with the message bytes.
+ * They are written in MESSAGE records sent by ioctl on a client port
+ * (a window only with LPC_IOC_CALL) and in SEND and REPLY records (a view
+ * only), and read in the records received. */
+#define LPC_MESSAGE_VIEW 0x10
+#define LPC_MESSAGE_WINDOW 0x20
+/* The most attribute bytes a record carries. */
+#define LPC_RECORD_ATTRIBUTES_MAX 80
 
 /* flags of LPC_REC_CANCEL: why the caller stopped waiting. A reply to a
  * cancelled call is accepted and dropped (counted in .stats). */
@@ -158,6 +194,48 @@ struct lpc_connect_process {
  * holds, each starting at a multiple of 8 bytes (LPC_RECORD_SPACE), not just
  * one; read() returns the bytes up to the end of the last record. */
 #define LPC_PORT_READ_BATCHES 0x2
+
+/* Optional payload of LPC_REC_PORT_OPTIONS (length 0 or 8): the port's
+ * limits. max_message: the largest message the port takes, 1 to
+ * LPC_MAX_MESSAGE_LIMIT; 0 keeps the current one. */
+struct lpc_port_limits {
+  uint32_t max_message;
+  uint32_t reserved; /* zero */
+};
+
+/*
+ * A view: a range of a section, attached to a message (lpc.7 "VIEWS").
+ * The sender names a section it has open by the section file's st_ino;
+ * the receiver reads the view's id and opens /lpc/.views/ID, which is
+ * that section, opened to the receiving side of the connection while the
+ * view lives. A view lives until the receiver unlinks /lpc/.views/ID,
+ * the call it came with is answered or ends, or the connection ends.
+ */
+struct lpc_view {
+  uint64_t section;  /* st_ino of the section file (as sent and received) */
+  uint64_t offset;   /* first byte of the range in the section */
+  uint64_t length;   /* bytes of the range, at least 1 */
+  uint64_t id;       /* received: open /lpc/.views/ID; sent: zero */
+  uint32_t access;   /* LPC_VIEW_READ, | LPC_VIEW_WRITE */
+  uint32_t reserved; /* zero */
+};
+#define LPC_VIEW_READ 0x1  /* the receiver may read the section */
+#define LPC_VIEW_WRITE 0x2 /* and write it (the reply's data) */
+
+/*
+ * A memory window: a range of the caller's own memory that the server
+ * may read and write through /lpc/.windows/ID while the call it came
+ * with is outstanding (lpc.7 "MEMORY WINDOWS"; lpcfs -o memory_windows).
+ */
+struct lpc_window {
+  uint64_t address;  /* start of the range in the caller's address space */
+  uint64_t length;   /* bytes, at least 1 */
+  uint64_t id;       /* received: open /lpc/.windows/ID; sent: zero */
+  uint32_t access;   /* LPC_WINDOW_READ, | LPC_WINDOW_WRITE */
+  uint32_t reserved; /* zero */
+};
+#define LPC_WINDOW_READ 0x1  /* the server may read the window */
+#define LPC_WINDOW_WRITE 0x2 /* the server may write it */
 
 /*
  * ioctls (lpc.7 "IOCTLS"). FUSE passes only restricted ioctls: the kernel
@@ -272,6 +350,10 @@ static_assert(sizeof(struct lpc_connect_info) == 24,
 static_assert(sizeof(struct lpc_connect_process) == 16,
               "lpc_connect_process is 16 bytes");
 static_assert(sizeof(struct lpc_transfer) == 48, "lpc_transfer is 48 bytes");
+static_assert(sizeof(struct lpc_view) == 40, "lpc_view is 40 bytes");
+static_assert(sizeof(struct lpc_window) == 32, "lpc_window is 32 bytes");
+static_assert(sizeof(struct lpc_port_limits) == 8,
+              "lpc_port_limits is 8 bytes");
 #else
 _Static_assert(sizeof(struct lpc_record) == 48, "lpc_record is 48 bytes");
 _Static_assert(sizeof(struct lpc_connect_info) == 24,
@@ -279,6 +361,10 @@ _Static_assert(sizeof(struct lpc_connect_info) == 24,
 _Static_assert(sizeof(struct lpc_connect_process) == 16,
                "lpc_connect_process is 16 bytes");
 _Static_assert(sizeof(struct lpc_transfer) == 48, "lpc_transfer is 48 bytes");
+_Static_assert(sizeof(struct lpc_view) == 40, "lpc_view is 40 bytes");
+_Static_assert(sizeof(struct lpc_window) == 32, "lpc_window is 32 bytes");
+_Static_assert(sizeof(struct lpc_port_limits) == 8,
+               "lpc_port_limits is 8 bytes");
 #endif
 
 #endif /* LPC_H */
