@@ -55,10 +55,10 @@ namespace {
 // Records one ioctl receives at most, so that the answers to them (each at
 // most LPC_RECORD_SPACE(LPC_MAX_MESSAGE) bytes) fit the next buffer.
 constexpr uint32_t kMaxRecords = 16;
-// Room for any one record the daemon produces (LPC_RECORD_MAX): a first
-// record that did not fit would stay queued and fail every receive.
-constexpr size_t kBufferSize = sizeof(lpc_transfer) + LPC_RECORD_MAX;
-static_assert(kBufferSize <= LPC_IOCTL_MAX);
+// The largest ioctl buffer. A first record that did not fit would stay
+// queued and fail every receive, so the pool limits its port's messages
+// to what fits (kMaxMessage, set in the port's options).
+constexpr size_t kBufferSize = LPC_IOCTL_MAX;
 static_assert(kMaxRecords * LPC_RECORD_SPACE(LPC_MAX_MESSAGE) <=
               kBufferSize - sizeof(lpc_transfer));
 
