@@ -274,11 +274,12 @@ void Broker::Write(Token token, HandleId handle,
     }
     case HandleKind::kClient:
     case HandleKind::kServerConnection: {
-      if (data.size() > limits_.max_message) {
+      Connection* conn = tables_.FindConnection(h->conn);
+      ServerPort* port = conn ? tables_.FindPort(conn->port()) : nullptr;
+      if (data.size() > (port ? port->max_message() : limits_.max_message)) {
         return outbox_.Fail(std::move(write), Error::kMessageTooLong);
       }
       if (data.empty()) return outbox_.Written(std::move(write));
-      Connection* conn = tables_.FindConnection(h->conn);
       if (!conn) return outbox_.Fail(std::move(write), Error::kBrokenPipe);
       write->message.sender = sender;
       write->message.data.assign(data.begin(), data.end());
@@ -296,7 +297,7 @@ void Broker::WriteCommand(std::unique_ptr<WriteRequest> write, ServerPort& port,
                           std::span<const std::byte> data,
                           const Sender& sender) {
   RecordFault fault;
-  auto decoded = DecodeServerCommand(data, limits_.max_message, &fault);
+  auto decoded = DecodeServerCommand(data, port.max_message(), &fault);
   if (!decoded) {
     ++port.counters().rejected_records;
     LogRecordFault(port, data, sender, decoded.error(), fault);
@@ -308,16 +309,26 @@ void Broker::WriteCommand(std::unique_ptr<WriteRequest> write, ServerPort& port,
     case CommandAction::kFail:
       ++port.counters().rejected_records;
       return outbox_.Fail(std::move(write), decision.error);
-    case CommandAction::kSend:
+    case CommandAction::kSend: {
       write->message = CommandMessage(cmd, sender);
+      Status attached =
+          Attach(*conn, Direction::kToClient, write->message, false);
+      if (!attached) {
+        ++port.counters().rejected_records;
+        return outbox_.Fail(std::move(write), attached.error());
+      }
       if (cmd.type == LPC_REC_REPLY) {
         conn->replies().Take(cmd.msg_id);
         return router_.Reply(std::move(write), *conn);
       }
       return router_.Send(std::move(write), *conn, Direction::kToClient);
-    default:
-      ApplyControl(port, conn, cmd, decision.action, decision.error);
+    }
+    default: {
+      Status applied =
+          ApplyControl(port, conn, cmd, decision.action, decision.error);
+      if (!applied) return outbox_.Fail(std::move(write), applied.error());
       return outbox_.Written(std::move(write));
+    }
   }
 }
 
@@ -335,11 +346,23 @@ Broker::DecidedCommand Broker::Decide(ServerPort& port,
   return {DecideServerCommand(cmd, target), conn};
 }
 
-void Broker::ApplyControl(ServerPort& port, Connection* conn,
-                          const ServerCommand& cmd, CommandAction action,
-                          Error why) {
+Status Broker::ApplyControl(ServerPort& port, Connection* conn,
+                            const ServerCommand& cmd, CommandAction action,
+                            Error why) {
   switch (action) {
     case CommandAction::kSetOptions:
+      if (!cmd.payload.empty()) {
+        lpc_port_limits limits;
+        std::memcpy(&limits, cmd.payload.data(), sizeof limits);
+        if (limits.max_message != 0) {
+          // A lone message must fit its writer's bytes quota, or it would
+          // wait for good (lpc.7 "QUOTAS").
+          if (limits.max_message > limits_.quota[QuotaKind::kBytes]) {
+            return Error::kInvalid;
+          }
+          port.set_max_message(limits.max_message);
+        }
+      }
       port.set_auto_accept(cmd.flags & LPC_PORT_AUTO_ACCEPT);
       port.set_read_batches(cmd.flags & LPC_PORT_READ_BATCHES);
       if (port.auto_accept()) {
@@ -348,17 +371,21 @@ void Broker::ApplyControl(ServerPort& port, Connection* conn,
                                     port.requests().end());
         for (ConnId id : pending) Accept(*tables_.FindConnection(id));
       }
-      return;
+      return Ok{};
     case CommandAction::kAccept:
-      return Accept(*conn);
+      Accept(*conn);
+      return Ok{};
     case CommandAction::kReject:
-      return Reject(*conn, why);
+      Reject(*conn, why);
+      return Ok{};
     case CommandAction::kDisconnect:
-      return EndServerSide(*conn, LPC_DISCONNECT_SERVER_CLOSED);
+      EndServerSide(*conn, LPC_DISCONNECT_SERVER_CLOSED);
+      return Ok{};
     case CommandAction::kFail:
     case CommandAction::kSend:
-      return;  // not controls: the callers handle them
+      return Ok{};  // not controls: the callers handle them
   }
+  return Ok{};
 }
 
 Message Broker::CommandMessage(const ServerCommand& cmd, const Sender& sender) {
@@ -367,7 +394,18 @@ Message Broker::CommandMessage(const ServerCommand& cmd, const Sender& sender) {
   m.writer_uid = sender.uid;
   if (cmd.type == LPC_REC_REPLY) m.id = cmd.msg_id;
   m.data.assign(cmd.payload.begin(), cmd.payload.end());
+  m.attributes = cmd.attributes;
   return m;
+}
+
+Status Broker::Attach(Connection& conn, Direction direction, Message& message,
+                      bool call) {
+  (void)conn;
+  (void)direction;
+  (void)call;
+  if (message.attributes.empty()) return Ok{};
+  // Views and memory windows come with the section and window tables.
+  return Error::kNotSupported;
 }
 
 Status Broker::ApplyCommand(ServerPort& port, const ServerCommand& cmd,
@@ -377,16 +415,21 @@ Status Broker::ApplyCommand(ServerPort& port, const ServerCommand& cmd,
     case CommandAction::kFail:
       ++port.counters().rejected_records;
       return decision.error;
-    case CommandAction::kSend:
+    case CommandAction::kSend: {
+      Message m = CommandMessage(cmd, sender);
+      Status attached = Attach(*conn, Direction::kToClient, m, false);
+      if (!attached) {
+        ++port.counters().rejected_records;
+        return attached;
+      }
       if (cmd.type == LPC_REC_REPLY) {
         conn->replies().Take(cmd.msg_id);
-        return router_.ReplyNow(*conn, CommandMessage(cmd, sender));
+        return router_.ReplyNow(*conn, std::move(m));
       }
-      return router_.SendNow(*conn, Direction::kToClient,
-                             CommandMessage(cmd, sender));
+      return router_.SendNow(*conn, Direction::kToClient, std::move(m));
+    }
     default:
-      ApplyControl(port, conn, cmd, decision.action, decision.error);
-      return Ok{};
+      return ApplyControl(port, conn, cmd, decision.action, decision.error);
   }
 }
 
@@ -435,14 +478,26 @@ void Broker::Call(Token token, HandleId handle,
   if (!record || !cursor.done()) {
     return outbox_.Fail(std::move(call), Error::kInvalid);
   }
-  auto payload = DecodeClientMessage(record.value(), limits_.max_message);
-  if (!payload) return outbox_.Fail(std::move(call), payload.error());
+  ServerPort* port = tables_.FindPort(conn->port());
+  auto decoded_message = DecodeClientMessage(
+      record.value(), port ? port->max_message() : limits_.max_message,
+      AttributeSite::kClientCall);
+  if (!decoded_message) {
+    return outbox_.Fail(std::move(call), decoded_message.error());
+  }
+  const DecodedAttributes& payload = decoded_message.value();
   call->counts = in.echo;
   call->message.sender = writer.sender;
   call->message.writer_uid = writer.sender.uid;
-  call->message.data.assign(payload->begin(), payload->end());
+  call->message.data.assign(payload.message.begin(), payload.message.end());
   call->message.flags =
       ContextChangeFlags(conn->client(), writer) | LPC_MESSAGE_CALL;
+  call->message.attributes = payload.attributes;
+  if (conn->carrying()) {
+    Status attached =
+        Attach(*conn, Direction::kToServer, call->message, /*call=*/true);
+    if (!attached) return outbox_.Fail(std::move(call), attached.error());
+  }
   SetDeadline(token, in.echo.timeout_ms);
   router_.Send(std::move(call), *conn, Direction::kToServer);
 }
@@ -529,7 +584,7 @@ Status Broker::SendRecord(const Handle& h, std::span<const std::byte> record,
       ServerPort* port = tables_.FindPort(h.port);
       if (!port) return Error::kBadHandle;
       RecordFault fault;
-      auto cmd = DecodeServerCommand(record, limits_.max_message, &fault);
+      auto cmd = DecodeServerCommand(record, port->max_message(), &fault);
       if (!cmd) {
         ++port->counters().rejected_records;
         LogRecordFault(*port, record, writer.sender, cmd.error(), fault);
@@ -549,24 +604,32 @@ Status Broker::SendRecord(const Handle& h, std::span<const std::byte> record,
         return Error::kInvalid;
       }
       std::memcpy(own.data(), &header, sizeof header);
-      auto cmd = DecodeServerCommand(own, limits_.max_message);
-      if (!cmd) return cmd.error();
       Connection* conn = tables_.FindConnection(h.conn);
       ServerPort* port = conn ? tables_.FindPort(conn->port()) : nullptr;
+      auto cmd = DecodeServerCommand(
+          own, port ? port->max_message() : limits_.max_message);
+      if (!cmd) return cmd.error();
       // Once the connection has ended, as a write(2) of the file says.
       if (!port || !conn->carrying()) return Error::kBrokenPipe;
       return ApplyCommand(*port, cmd.value(), writer.sender);
     }
     case HandleKind::kClient: {
-      auto payload = DecodeClientMessage(record, limits_.max_message);
-      if (!payload) return payload.error();
       Connection* conn = tables_.FindConnection(h.conn);
+      ServerPort* port = conn ? tables_.FindPort(conn->port()) : nullptr;
+      auto decoded = DecodeClientMessage(
+          record, port ? port->max_message() : limits_.max_message,
+          AttributeSite::kClientTransfer);
+      if (!decoded) return decoded.error();
       if (!conn) return Error::kBrokenPipe;
       Message m;
       m.sender = writer.sender;
       m.writer_uid = writer.sender.uid;
       m.flags = ContextChangeFlags(conn->client(), writer);
-      m.data.assign(payload->begin(), payload->end());
+      m.data.assign(decoded->message.begin(), decoded->message.end());
+      m.attributes = decoded->attributes;
+      if (!conn->carrying()) return Error::kBrokenPipe;
+      Status attached = Attach(*conn, Direction::kToServer, m, false);
+      if (!attached) return attached;
       uint64_t id = 0;
       Status sent =
           router_.SendNow(*conn, Direction::kToServer, std::move(m), &id);
@@ -792,6 +855,8 @@ void Broker::AfterUnpark(const WaitSite& site, Request& request, Error why) {
 void Broker::EndCall(Connection& conn, CallRequest& call, Error why) {
   conn.calls().Forget(call);
   const uint64_t id = call.message.id;
+  // The call is over: what its message attached ends (lpc.7 "VIEWS").
+  conn.ReleaseDelivered(id);
   if (conn.channel(Direction::kToServer).queue().Withdraw(id)) {
     // The server never saw it; the record that stood for it goes too.
     if (ServerPort* port = tables_.FindPort(conn.port());

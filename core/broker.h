@@ -200,12 +200,19 @@ class Broker {
   DecidedCommand Decide(ServerPort& port, const ServerCommand& command);
   // Carries out a decision that sends nothing (options, accept, reject,
   // disconnect).
-  void ApplyControl(ServerPort& port, Connection* conn,
-                    const ServerCommand& command, CommandAction action,
-                    Error why);
+  Status ApplyControl(ServerPort& port, Connection* conn,
+                      const ServerCommand& command, CommandAction action,
+                      Error why);
   // The message a SEND or REPLY command carries.
   static Message CommandMessage(const ServerCommand& command,
                                 const Sender& sender);
+  // A message about to be sent in `direction` carries attributes: checks
+  // what they name and attaches it (fills in the ids the receiver reads
+  // and adds the Attachments that keep it alive). A message without
+  // attributes passes. `call`: the message is an LPC_IOC_CALL's. Nothing
+  // changes if it fails (lpc.7 "VIEWS", "MEMORY WINDOWS").
+  Status Attach(Connection& conn, Direction direction, Message& message,
+                bool call);
   // One record of an ioctl's batch, on a handle: takes effect now, or
   // fails with no effect (lpc.7 "IOCTLS").
   Status SendRecord(const Handle& handle, std::span<const std::byte> record,

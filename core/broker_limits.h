@@ -22,8 +22,9 @@ struct Limits {
   size_t reply_window = 1024;
   // Open .stats files per user: each holds a snapshot (lpc.7 "STATS").
   size_t stats_handles = 16;
-  // Largest short message; fixed by the protocol for now.
-  size_t max_message = LPC_MAX_MESSAGE;
+  // A port's largest message until its server sets its own (lpc.7
+  // "LARGE MESSAGES"); at most LPC_MAX_MESSAGE_LIMIT.
+  size_t max_message = LPC_DEFAULT_MAX_MESSAGE;
   // Connections of one port, pending or accepted, until reaped: bounds
   // what a slow server of an auto-accept port lets its clients pile up
   // (lpcfs.8 "Quota options").

@@ -148,6 +148,7 @@ Result<CreatedPort> Broker::CreatePort(NodeId parent, std::string_view name,
       std::make_unique<ServerPort>(id, node->attr.ino, handle, context_);
   port->HoldCharge(std::move(charge.value()));
   port->set_server(caller.sender);
+  port->set_max_message(limits_.max_message);
   tables_.ports.emplace(id, std::move(port));
   node->port = id;
   names_.RememberLookup(node);

@@ -46,8 +46,9 @@ class Channel {
   // If the first waiting writer fits the queue but not its user's bytes
   // quota, asks the ledger to say when that user's bytes drop.
   void WaitForQuota();
-  // POLLOUT: a message of the largest size fits.
-  bool HasRoom() const { return Fits(limits_.max_message); }
+  // POLLOUT: a short message fits (as a pipe's POLLOUT means PIPE_BUF
+  // bytes do); a larger one may still have to wait.
+  bool HasRoom() const { return Fits(LPC_SHORT_MESSAGE); }
 
   // Answers waiting readers from the queue, in order. `end`: nothing more
   // will be written, so once the queue is drained reads return 0 (end of

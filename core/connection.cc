@@ -124,4 +124,8 @@ void Connection::RemoveServerFile(HandleId h) {
       server_files_.end());
 }
 
+void Connection::KeepDelivered(uint64_t msg_id, Attachments attachments) {
+  for (Attachment& a : attachments) delivered_.emplace(msg_id, std::move(a));
+}
+
 }  // namespace lpc

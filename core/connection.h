@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -131,6 +132,14 @@ class Connection {
   NodeId file_node() const { return file_node_; }
   void set_file_node(NodeId n) { file_node_ = n; }
 
+  // What delivered messages attached (views, memory windows) while it
+  // lives: a client message's until the call it came with is answered or
+  // ends (by its msg_id), the server's (msg_id 0) until the connection
+  // ends. Dropped with the connection (lpc.7 "VIEWS").
+  void KeepDelivered(uint64_t msg_id, Attachments attachments);
+  void ReleaseDelivered(uint64_t msg_id) { delivered_.erase(msg_id); }
+  size_t delivered_count() const { return delivered_.size(); }
+
   // The client's messages are numbered 1, 2, 3... as they are queued.
   uint64_t NextMessageId() { return next_message_id_++; }
 
@@ -163,6 +172,7 @@ class Connection {
   uint64_t next_message_id_ = 1;
   std::optional<Clock::time_point> deadline_;
   int64_t since_ = 0;
+  std::multimap<uint64_t, Attachment> delivered_;
   QuotaCharge client_charge_;
   QuotaCharge served_charge_;
   QuotaCharge pending_charge_;

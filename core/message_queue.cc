@@ -22,9 +22,21 @@ Message MessageQueue::PopFront() {
   return m;
 }
 
+Attachments MessageQueue::TakeHeadAttachments() {
+  Message& head = messages_.front();
+  head.attributes = {};
+  return std::exchange(head.attachments, {});
+}
+
 Bytes MessageQueue::TakeBytes(size_t max, bool* finished) {
   const Bytes& head = messages_.front().data;
   size_t n = std::min(max, head.size() - head_offset_);
+  if (head_offset_ == 0 && n == head.size()) {
+    // The whole message: its bytes move out, they are not copied (a large
+    // message is stored once, lpc.7 "LARGE MESSAGES").
+    *finished = true;
+    return PopFront().data;
+  }
   auto first = head.begin() + static_cast<ptrdiff_t>(head_offset_);
   Bytes out(first, first + static_cast<ptrdiff_t>(n));
   head_offset_ += n;

@@ -8,6 +8,7 @@
 #include <deque>
 
 #include "caller.h"
+#include "message_attributes.h"
 #include "quota.h"
 #include "records.h"
 
@@ -22,6 +23,11 @@ struct Message {
   uint32_t writer_uid = 0;
   // LPC_MESSAGE_* flags of its record: the client's messages only.
   uint32_t flags = 0;
+  // What the message carries besides its bytes (lpc.7 "VIEWS", "MEMORY
+  // WINDOWS"), and what keeps the objects they name alive while it is
+  // queued; a reader that takes the record takes them over.
+  MessageAttributes attributes;
+  Attachments attachments;
 };
 
 class MessageQueue {
@@ -47,6 +53,10 @@ class MessageQueue {
   // Up to `max` bytes of the head message. *finished is set when that was
   // the last of it (the message then leaves the queue).
   Bytes TakeBytes(size_t max, bool* finished);
+  // The head message's attributes and what keeps them alive, taken by a
+  // reader that delivers them (the message keeps its bytes).
+  MessageAttributes head_attributes() const { return front().attributes; }
+  Attachments TakeHeadAttachments();
   // What a reader has not taken yet of the head message.
   size_t head_left() const { return front().data.size() - head_offset_; }
   // Takes out message `id` unless a reader has begun it: true if it was

@@ -124,15 +124,18 @@ Status MessageRouter::SendNow(Connection& conn, Direction direction,
   return Ok{};
 }
 
-bool MessageRouter::AnswerCall(Connection& conn, const Message& reply) {
+bool MessageRouter::AnswerCall(Connection& conn, Message& reply) {
   CallRequest* call = conn.calls().Find(reply.id);
-  if (reply.data.size() > call->reply_room) return false;
+  if (reply.attributes.size() + reply.data.size() > call->reply_room) {
+    return false;
+  }
   std::unique_ptr<CallRequest> taken = conn.calls().Take(reply.id);
   Count(conn, Direction::kToClient, reply.data.size());
   TransferOutput answer(taken->reply_room + sizeof(lpc_record), 1);
   answer.Add(EncodeRecord(LPC_REC_REPLY, conn.id().value(), reply.id,
-                          reply.sender, 0,
+                          reply.sender, 0, reply.attributes,
                           {reply.data.data(), reply.data.size()}));
+  conn.KeepDelivered(0, std::move(reply.attachments));
   taken->counts.sent = 1;
   Bytes out = answer.Finish(taken->counts);
   out_.Transferred(std::move(taken), std::move(out));
@@ -147,8 +150,11 @@ void MessageRouter::Reply(std::unique_ptr<WriteRequest> write,
       conn.replies().Restore(id);
       return out_.Fail(std::move(write), Error::kMessageTooLong);
     }
+    conn.ReleaseDelivered(id);
     return out_.Written(std::move(write));
   }
+  // Answered: what the message replied to attached ends (lpc.7 "VIEWS").
+  conn.ReleaseDelivered(id);
   if (conn.calls().DropReply(id)) return out_.Written(std::move(write));
   write->reply_to = id;
   Send(std::move(write), conn, Direction::kToClient);
@@ -162,7 +168,12 @@ Status MessageRouter::ReplyNow(Connection& conn, Message reply) {
   } else if (!conn.calls().DropReply(id)) {
     done = SendNow(conn, Direction::kToClient, std::move(reply));
   }
-  if (!done) conn.replies().Restore(id);
+  if (!done) {
+    conn.replies().Restore(id);
+  } else {
+    // Answered: what the message replied to attached ends (lpc.7 "VIEWS").
+    conn.ReleaseDelivered(id);
+  }
   return done;
 }
 
@@ -222,7 +233,8 @@ size_t MessageRouter::PayloadOf(const RecordEntry& entry) {
   Connection& conn = *tables_.FindConnection(entry.conn);
   if (entry.type == LPC_REC_CONNECT) return conn.connect_info().size();
   if (entry.type == LPC_REC_MESSAGE) {
-    return conn.channel(Direction::kToServer).queue().front().data.size();
+    const Message& m = conn.channel(Direction::kToServer).queue().front();
+    return m.attributes.size() + m.data.size();
   }
   return 0;
 }
@@ -243,7 +255,8 @@ Bytes MessageRouter::TakeRecord(ServerPort& port) {
       Message m = channel.queue().PopFront();
       conn.replies().Remember(m.id);
       Bytes record = EncodeRecord(LPC_REC_MESSAGE, id, m.id, m.sender, m.flags,
-                                  {m.data.data(), m.data.size()});
+                                  m.attributes, {m.data.data(), m.data.size()});
+      conn.KeepDelivered(m.id, std::move(m.attachments));
       MadeRoom(conn, Direction::kToServer, had_room);
       return record;
     }
@@ -313,18 +326,30 @@ void MessageRouter::AnswerReceive(Connection& conn, Direction direction,
   }
   TransferOutput answer(receive->size, receive->counts.max_records);
   const uint64_t conn_id = conn.id().value();
-  while (!queue.empty() && answer.Fits(queue.head_left())) {
+  // A message a read() began has given up its attributes (lpc.7 "VIEWS").
+  auto attribute_bytes = [&queue] {
+    return queue.head_started() ? 0 : queue.front().attributes.size();
+  };
+  while (!queue.empty() && answer.Fits(attribute_bytes() + queue.head_left())) {
     const Message& head = queue.front();
     uint32_t flags = head.flags;
     if (queue.head_started()) flags |= LPC_MESSAGE_CONTINUED;
     Sender sender = head.sender;
     uint64_t id = head.id;
+    MessageAttributes attributes;
+    if (!queue.head_started()) {
+      attributes = queue.head_attributes();
+      // The server's messages to the client are kept while the
+      // connection lives; the client's until their call is answered.
+      conn.KeepDelivered(direction == Direction::kToServer ? id : 0,
+                         queue.TakeHeadAttachments());
+    }
     bool finished = false;
     Bytes data = queue.TakeBytes(queue.head_left(), &finished);
     *made_room = true;
     if (direction == Direction::kToServer) conn.replies().Remember(id);
     answer.Add(EncodeRecord(LPC_REC_MESSAGE, conn_id, id, sender, flags,
-                            {data.data(), data.size()}));
+                            attributes, {data.data(), data.size()}));
   }
   if (answer.count() == 0) {
     return AnswerEmpty(std::move(receive), Error::kMessageTooLong);

@@ -110,7 +110,7 @@ class MessageRouter {
   void Sent(Connection& conn, std::unique_ptr<WriteRequest> write, uint64_t id);
   // A reply goes to its waiting call: false if the call has no room for
   // it (EMSGSIZE for the server).
-  bool AnswerCall(Connection& conn, const Message& reply);
+  bool AnswerCall(Connection& conn, Message& reply);
   // A message of `direction` was read to its end.
   void MadeRoom(Connection& conn, Direction direction, bool had_room);
 

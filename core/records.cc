@@ -56,8 +56,14 @@ Result<ServerCommand> DecodeServerCommand(std::span<const std::byte> data,
   switch (h.type) {
     case LPC_REC_ACCEPT:
     case LPC_REC_DISCONNECT:
-    case LPC_REC_SEND:
       if (h.flags) return must_be_zero("flags");
+      if (h.status) return must_be_zero("status");
+      if (h.msg_id) return must_be_zero("msg_id");
+      break;
+    case LPC_REC_SEND:
+      if (h.flags & ~uint32_t{LPC_MESSAGE_VIEW}) {
+        return fail("flags", "may be LPC_MESSAGE_VIEW only");
+      }
       if (h.status) return must_be_zero("status");
       if (h.msg_id) return must_be_zero("msg_id");
       break;
@@ -66,7 +72,9 @@ Result<ServerCommand> DecodeServerCommand(std::span<const std::byte> data,
       if (h.msg_id) return must_be_zero("msg_id");
       break;
     case LPC_REC_REPLY:
-      if (h.flags) return must_be_zero("flags");
+      if (h.flags & ~uint32_t{LPC_MESSAGE_VIEW}) {
+        return fail("flags", "may be LPC_MESSAGE_VIEW only");
+      }
       if (h.status) return must_be_zero("status");
       if (h.msg_id == 0) {
         return fail("msg_id", "must name the message replied to");
@@ -79,19 +87,41 @@ Result<ServerCommand> DecodeServerCommand(std::span<const std::byte> data,
       if (h.flags & ~uint32_t{LPC_PORT_AUTO_ACCEPT | LPC_PORT_READ_BATCHES}) {
         return fail("flags", "has unknown bits");
       }
+      if (h.length != 0 && h.length != sizeof(lpc_port_limits)) {
+        return fail("length", "must be 0 or sizeof(struct lpc_port_limits)");
+      }
+      if (h.length != 0) {
+        lpc_port_limits limits;
+        std::memcpy(&limits, cmd.payload.data(), sizeof limits);
+        if (limits.reserved)
+          return fail("reserved", "of lpc_port_limits: must be 0");
+        if (limits.max_message > LPC_MAX_MESSAGE_LIMIT) {
+          return fail("max_message", "is over LPC_MAX_MESSAGE_LIMIT (" +
+                                         std::to_string(LPC_MAX_MESSAGE_LIMIT) +
+                                         ")");
+        }
+      }
       break;
     default:
       return fail("type", "is " + std::to_string(h.type) +
                               ", not a record a server writes");
   }
   if (carries_payload) {
-    if (h.length == 0) return fail("length", "must not be 0 for a message");
-    if (h.length > max_message) {
+    std::string why;
+    auto split =
+        DecodeAttributes(h.flags, cmd.payload, AttributeSite::kServer, &why);
+    if (!split) return fail("payload", why);
+    cmd.attributes = split->attributes;
+    cmd.payload = split->message;
+    if (cmd.payload.empty()) {
+      return fail("length", "must not be 0 for a message");
+    }
+    if (cmd.payload.size() > max_message) {
       return fail("length",
                   "is over the message limit of " + std::to_string(max_message),
                   Error::kMessageTooLong);
     }
-  } else if (h.length != 0) {
+  } else if (h.length != 0 && h.type != LPC_REC_PORT_OPTIONS) {
     return fail("length", "must be 0 in this record type");
   }
   if (h.type != LPC_REC_PORT_OPTIONS && h.conn_id == 0) {
@@ -127,6 +157,31 @@ Bytes EncodeRecord(uint32_t type, uint64_t conn_id, uint64_t msg_id,
   h.gid = sender.gid;
   h.flags = flags;
   return HeaderAndPayload(h, payload);
+}
+
+Bytes EncodeRecord(uint32_t type, uint64_t conn_id, uint64_t msg_id,
+                   const Sender& sender, uint32_t flags,
+                   const MessageAttributes& attributes,
+                   std::span<const std::byte> payload) {
+  if (attributes.empty()) {
+    return EncodeRecord(type, conn_id, msg_id, sender, flags, payload);
+  }
+  lpc_record h{};
+  h.type = type;
+  h.length = static_cast<uint32_t>(attributes.size() + payload.size());
+  h.conn_id = conn_id;
+  h.msg_id = msg_id;
+  h.pid = sender.pid;
+  h.uid = sender.uid;
+  h.gid = sender.gid;
+  h.flags = flags | attributes.flags();
+  Bytes out;
+  out.reserve(sizeof h + h.length);
+  const auto* header = reinterpret_cast<const std::byte*>(&h);
+  out.insert(out.end(), header, header + sizeof h);
+  attributes.AppendTo(out);
+  out.insert(out.end(), payload.begin(), payload.end());
+  return out;
 }
 
 Bytes EncodeConnectInfo(const Caller& caller) {

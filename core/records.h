@@ -11,10 +11,9 @@
 #include "caller.h"
 #include "errors.h"
 #include "lpc.h"
+#include "message_attributes.h"
 
 namespace lpc {
-
-using Bytes = std::vector<std::byte>;
 
 // A record the server writes, checked for well-formedness but not yet
 // against broker state.
@@ -24,7 +23,9 @@ struct ServerCommand {
   uint64_t msg_id = 0;
   uint32_t flags = 0;
   int32_t status = 0;
+  // SEND and REPLY: the message's bytes, after its attributes.
   std::span<const std::byte> payload;
+  MessageAttributes attributes;
 };
 
 // Why a record was refused: the header field at fault and what is wrong
@@ -48,6 +49,12 @@ Result<ServerCommand> DecodeServerCommand(std::span<const std::byte> data,
 // Builds the bytes of a record the server reads.
 Bytes EncodeRecord(uint32_t type, uint64_t conn_id, uint64_t msg_id,
                    const Sender& sender, uint32_t flags,
+                   std::span<const std::byte> payload);
+// The same for a message with attributes: their flags are added to
+// `flags`, their bytes come before the payload and count in `length`.
+Bytes EncodeRecord(uint32_t type, uint64_t conn_id, uint64_t msg_id,
+                   const Sender& sender, uint32_t flags,
+                   const MessageAttributes& attributes,
                    std::span<const std::byte> payload);
 
 // The payload of an LPC_REC_CONNECT record.

@@ -90,6 +90,10 @@ class ServerPort {
   // (LPC_PORT_READ_BATCHES), not one.
   bool read_batches() const { return read_batches_; }
   void set_read_batches(bool on) { read_batches_ = on; }
+  // The largest message its connections carry, either way: the daemon's
+  // -o max_message until the server's LPC_REC_PORT_OPTIONS says otherwise.
+  size_t max_message() const { return max_message_; }
+  void set_max_message(size_t bytes) { max_message_ = bytes; }
 
   RecordQueue& records() { return records_; }
   const RecordQueue& records() const { return records_; }
@@ -117,6 +121,7 @@ class ServerPort {
   Sender server_;
   bool auto_accept_ = false;
   bool read_batches_ = false;
+  size_t max_message_ = LPC_DEFAULT_MAX_MESSAGE;
   RecordQueue records_;
   WaitQueue<ReadRequest> readers_;
   std::map<ConnId, Connection*> connections_;

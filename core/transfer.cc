@@ -36,21 +36,25 @@ Result<std::span<const std::byte>> RecordCursor::Next() {
   return record;
 }
 
-Result<std::span<const std::byte>> DecodeClientMessage(
-    std::span<const std::byte> record, size_t max_message) {
+Result<DecodedAttributes> DecodeClientMessage(std::span<const std::byte> record,
+                                              size_t max_message,
+                                              AttributeSite site) {
   lpc_record h;
   if (record.size() < sizeof h) return Error::kInvalid;
   std::memcpy(&h, record.data(), sizeof h);
+  constexpr uint32_t kAttributeFlags = LPC_MESSAGE_VIEW | LPC_MESSAGE_WINDOW;
   if (h.type != LPC_REC_MESSAGE || h.conn_id || h.msg_id || h.pid || h.uid ||
-      h.gid || h.flags || h.status || h.reserved ||
+      h.gid || (h.flags & ~kAttributeFlags) || h.status || h.reserved ||
       record.size() != sizeof h + h.length) {
     return Error::kInvalid;
   }
+  auto split = DecodeAttributes(h.flags, record.subspan(sizeof h), site);
+  if (!split) return split.error();
   // An empty message would read as end of file on .conn/ID; a 0-byte
   // write() sends nothing, and a SEND or REPLY needs a payload too.
-  if (h.length == 0) return Error::kInvalid;
-  if (h.length > max_message) return Error::kMessageTooLong;
-  return record.subspan(sizeof h);
+  if (split->message.empty()) return Error::kInvalid;
+  if (split->message.size() > max_message) return Error::kMessageTooLong;
+  return split;
 }
 
 bool TransferOutput::Fits(size_t payload) const {

@@ -43,11 +43,14 @@ class RecordCursor {
   size_t offset_ = 0;
 };
 
-// The payload of an LPC_REC_MESSAGE record a client sends (in a call or a
-// transfer): every other field must be zero (kInvalid), and the payload
-// 1 to max_message bytes (kInvalid, kMessageTooLong).
-Result<std::span<const std::byte>> DecodeClientMessage(
-    std::span<const std::byte> record, size_t max_message);
+// An LPC_REC_MESSAGE record a client sends (in a call or a transfer):
+// every field but length must be zero, but for the attribute flags
+// (LPC_MESSAGE_VIEW; LPC_MESSAGE_WINDOW in a call), and the message
+// after the attributes 1 to max_message bytes (kInvalid,
+// kMessageTooLong).
+Result<DecodedAttributes> DecodeClientMessage(std::span<const std::byte> record,
+                                              size_t max_message,
+                                              AttributeSite site);
 
 // The answer of an ioctl: records appended one by one while they fit,
 // then the header in front. At most `max_records` (0: no limit).

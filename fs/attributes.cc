@@ -52,7 +52,11 @@ struct stat ToStat(const Attr& a) {
   st.st_uid = a.uid;
   st.st_gid = a.gid;
   st.st_size = static_cast<off_t>(ReportedSize(a.kind));
-  st.st_blksize = 4096;
+  // cat(1), cp and dd size their writes by st_blksize: a message file's
+  // is the largest message a port may allow, so that `cat file > port`
+  // writes a file of up to that size as one message (lpc.7 "LARGE
+  // MESSAGES").
+  st.st_blksize = ReportedSize(a.kind) ? 1 << 20 : 4096;
   st.st_atim = {a.atime.sec, a.atime.nsec};
   st.st_mtim = {a.mtime.sec, a.mtime.nsec};
   st.st_ctim = {a.ctime.sec, a.ctime.nsec};

@@ -29,6 +29,7 @@ constexpr int kSpinUnset = INT_MIN;
 struct Options {
   unsigned queue_messages = 0;
   unsigned queue_bytes = 0;
+  unsigned max_message = 0;
   unsigned backlog = 0;
   int connect_timeout = -1;
   unsigned reply_window = 0;
@@ -46,6 +47,7 @@ constexpr int kDefaultSpinMicroseconds = 100;
 const fuse_opt kOptionSpec[] = {
     LPC_OPT("queue_messages=%u", queue_messages),
     LPC_OPT("queue_bytes=%u", queue_bytes),
+    LPC_OPT("max_message=%u", max_message),
     LPC_OPT("backlog=%u", backlog),
     LPC_OPT("connect_timeout=%d", connect_timeout),
     LPC_OPT("reply_window=%u", reply_window),
@@ -94,6 +96,8 @@ void Usage(const char* prog) {
       "direction (64)\n"
       "    -o queue_bytes=N       payload bytes queued per connection and "
       "direction (65536)\n"
+      "    -o max_message=N       a port's largest message in bytes, up to "
+      "1040384 (65536)\n"
       "    -o backlog=N           pending connection requests per port "
       "(128)\n"
       "    -o connect_timeout=S   seconds a connection request waits, 0 = "
@@ -271,8 +275,20 @@ int main(int argc, char* argv[]) {
                  "debug\n");
     return 2;
   }
-  if (limits.queue_bytes < limits.max_message) {
-    std::fprintf(stderr, "lpcfs: queue_bytes must be at least %zu\n",
+  if (opts.max_message) {
+    if (opts.max_message > LPC_MAX_MESSAGE_LIMIT) {
+      std::fprintf(stderr, "lpcfs: max_message must be 1 to %u bytes\n",
+                   LPC_MAX_MESSAGE_LIMIT);
+      return 2;
+    }
+    limits.max_message = opts.max_message;
+  }
+  // A message larger than queue_bytes still goes, alone in its queue; but
+  // a user's lone message must fit the user's bytes quota, or its writer
+  // would wait for good (lpc.7 "QUOTAS").
+  if (limits.quota[lpc::QuotaKind::kBytes] < limits.max_message) {
+    std::fprintf(stderr,
+                 "lpcfs: quota_bytes must be at least max_message (%zu)\n",
                  limits.max_message);
     return 2;
   }

@@ -54,13 +54,7 @@ bool ParseQuotaOptions(fuse_args* args, Limits* limits) {
   q.exempt_root = opts.root_exempt != 0;
   Set(opts.port_connections, &limits->port_connections);
   Set(opts.folder_depth, &limits->folder_depth);
-  // A user's lone message must fit its own quota, or its writer would
-  // wait forever (lpc.7 "QUOTAS").
-  if (q[QuotaKind::kBytes] < limits->max_message) {
-    std::fprintf(stderr, "lpcfs: quota_bytes must be at least %zu\n",
-                 limits->max_message);
-    return false;
-  }
+  // quota_bytes against max_message: fs/main.cc, once both are known.
   return true;
 }
 

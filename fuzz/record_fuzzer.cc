@@ -35,8 +35,8 @@ namespace {
     if (!(cond)) Violation(__LINE__, #cond); \
   } while (0)
 
-constexpr size_t kMaxMessages[] = {LPC_MAX_MESSAGE, 0, 1, 47, 255, 257, 4096,
-                                   LPC_MAX_MESSAGE};
+constexpr size_t kMaxMessages[] = {
+    LPC_MAX_MESSAGE, 0, 1, 47, 255, 257, 4096, LPC_DEFAULT_MAX_MESSAGE};
 
 // Why a record is refused, by lpc.7 "Writing records", in no particular
 // order: the manual does not rank EINVAL against EMSGSIZE.
@@ -84,6 +84,16 @@ Verdict Judge(std::span<const std::byte> data, size_t max_message) {
       if (h.flags & ~uint32_t{LPC_PORT_AUTO_ACCEPT | LPC_PORT_READ_BATCHES}) {
         v.invalid = true;
       }
+      // "length 0, or 8: a struct lpc_port_limits"
+      if (h.length != 0 && h.length != sizeof(lpc_port_limits)) {
+        v.invalid = true;
+      } else if (h.length != 0 && data.size() == sizeof h + h.length) {
+        lpc_port_limits limits;
+        std::memcpy(&limits, data.data() + sizeof h, sizeof limits);
+        if (limits.reserved || limits.max_message > LPC_MAX_MESSAGE_LIMIT) {
+          v.invalid = true;
+        }
+      }
       break;
     default:
       // Also the types only read: CONNECT, MESSAGE.
@@ -92,11 +102,31 @@ Verdict Judge(std::span<const std::byte> data, size_t max_message) {
   }
   if (!uses_msg && h.msg_id) v.invalid = true;
   if (!uses_status && h.status) v.invalid = true;
-  if (!uses_flags && h.flags) v.invalid = true;
+  // SEND and REPLY may carry a view (lpc.7 "VIEWS"), nothing else.
+  uint32_t flags = payload ? h.flags & ~uint32_t{LPC_MESSAGE_VIEW} : h.flags;
+  if (!uses_flags && flags) v.invalid = true;
+  size_t message = h.length;
+  if (payload && (h.flags & LPC_MESSAGE_VIEW)) {
+    // "a struct lpc_view comes first: id and reserved 0, access READ
+    // and/or WRITE, a length of 1 or more that does not wrap around"
+    if (h.length < sizeof(lpc_view) ||
+        data.size() < sizeof h + sizeof(lpc_view)) {
+      v.invalid = true;
+      return v;
+    }
+    lpc_view view;
+    std::memcpy(&view, data.data() + sizeof h, sizeof view);
+    if (view.id || view.reserved || view.length == 0 ||
+        view.offset + view.length < view.offset || view.access == 0 ||
+        (view.access & ~uint32_t{LPC_VIEW_READ | LPC_VIEW_WRITE})) {
+      v.invalid = true;
+    }
+    message -= sizeof(lpc_view);
+  }
   if (payload) {
-    if (h.length == 0) v.invalid = true;  // "EINVAL if length is 0"
-    if (h.length > max_message) v.too_long = true;
-  } else if (h.length != 0) {
+    if (message == 0) v.invalid = true;  // "EINVAL if length is 0"
+    if (message > max_message) v.too_long = true;
+  } else if (h.length != 0 && h.type != LPC_REC_PORT_OPTIONS) {
     v.invalid = true;  // "length is not 0 for a type that has no payload"
   }
   return v;
@@ -227,11 +257,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   std::memcpy(&h, data.data(), sizeof h);
   CHECK(c.type == h.type && c.conn_id == h.conn_id && c.msg_id == h.msg_id);
   CHECK(c.flags == h.flags && c.status == h.status);
-  CHECK(c.payload.size() == h.length);
-  CHECK(c.payload.data() == data.data() + sizeof h);
+  const size_t attributes = c.attributes.size();
+  CHECK(c.attributes.flags() == (h.flags & LPC_MESSAGE_VIEW) ||
+        h.type == LPC_REC_PORT_OPTIONS);
+  CHECK(attributes + c.payload.size() == h.length);
+  CHECK(c.payload.data() == data.data() + sizeof h + attributes);
   // Encoding the decoded command gives back the very bytes written.
+  Bytes body;
+  c.attributes.AppendTo(body);
+  body.insert(body.end(), c.payload.begin(), c.payload.end());
   Bytes again =
-      EncodeCommand(c.type, c.conn_id, c.msg_id, c.flags, c.status, c.payload);
+      EncodeCommand(c.type, c.conn_id, c.msg_id, c.flags, c.status, body);
   CHECK(again.size() == data.size());
   CHECK(std::memcmp(again.data(), data.data(), data.size()) == 0);
   CheckDecision(c, state);

@@ -62,11 +62,18 @@ extern "C" {
 #define LPC_MAX_MESSAGE 256
 #define LPC_SHORT_MESSAGE LPC_MAX_MESSAGE
 
+/* The most attribute bytes a record carries. */
+#define LPC_RECORD_ATTRIBUTES_MAX 80
+
 /* A port's largest message unless its server or the daemon's -o
  * max_message says otherwise; a longer write() fails EMSGSIZE. */
 #define LPC_DEFAULT_MAX_MESSAGE 65536
-/* The most a port may allow: what one FUSE write request carries. */
-#define LPC_MAX_MESSAGE_LIMIT (1u << 20)
+/* The most a port may allow: 1016 KiB. One FUSE request carries 256 pages
+ * (1 MiB), of which a buffer that does not start on a page boundary fills
+ * 255 and two partial ones; a record of this message with its header and
+ * attributes fits that from any buffer, so it is one write() and one
+ * read() (and the kernel refuses larger ones whole, never in part). */
+#define LPC_MAX_MESSAGE_LIMIT ((1u << 20) - 8192)
 
 /* Most supplementary groups reported in a connect record; more are cut to
  * this many and LPC_CONNECT_GROUPS_TRUNCATED is set. */
@@ -76,7 +83,7 @@ extern "C" {
  * message is the default; a port that allows more needs
  * sizeof(struct lpc_record) + max_message + the attributes (see
  * LPC_RECORD_ATTRIBUTES_MAX). */
-#define LPC_RECORD_MAX (48 + 80 + LPC_DEFAULT_MAX_MESSAGE)
+#define LPC_RECORD_MAX (48 + LPC_RECORD_ATTRIBUTES_MAX + LPC_DEFAULT_MAX_MESSAGE)
 
 /* st_size that stat() reports for ports and .conn files. It means no data:
  * the kernel lets writes run in parallel only while they end below the
@@ -170,8 +177,6 @@ struct lpc_connect_process {
  * only), and read in the records received. */
 #define LPC_MESSAGE_VIEW 0x10
 #define LPC_MESSAGE_WINDOW 0x20
-/* The most attribute bytes a record carries. */
-#define LPC_RECORD_ATTRIBUTES_MAX 80
 
 /* flags of LPC_REC_CANCEL: why the caller stopped waiting. A reply to a
  * cancelled call is accepted and dropped (counted in .stats). */

@@ -6,7 +6,8 @@
 // Node.js built-ins only (fs). Opening the port is the connection request:
 // it succeeds once the server accepts, or fails with the errno the server
 // rejected it with (ECONNREFUSED by default). Each write() is one message
-// (1..256 bytes, EMSGSIZE above); each read() returns at most one message.
+// (1 byte up to the port's largest, 64 KiB unless its server allows more;
+// EMSGSIZE above); each read() returns at most one message.
 // Exits 1 with the error text when the connection or a message fails.
 //
 // A client does one thing at a time, so it uses the *Sync calls: they run
@@ -16,7 +17,7 @@
 const fs = require('fs');
 const os = require('os');
 
-const MAX_MESSAGE = 256;  // LPC_MAX_MESSAGE in include/lpc.h
+const MAX_MESSAGE = 65536;  // LPC_DEFAULT_MAX_MESSAGE in include/lpc.h
 
 function errorText(err) {
   // err.message is "ECONNREFUSED: connection refused, open '/lpc/x'"; the

@@ -28,8 +28,9 @@ const fs = require('fs');
 const path = require('path');
 
 const RECORD_SIZE = 48;    // sizeof(struct lpc_record)
-const RECORD_MAX = 8192;   // LPC_RECORD_MAX: one read holds any record
-const MAX_MESSAGE = 256;   // LPC_MAX_MESSAGE
+const RECORD_MAX = 48 + 80 + 65536;  // LPC_RECORD_MAX: one read holds any
+                                    // record of a default port
+const MAX_MESSAGE = 65536;  // LPC_DEFAULT_MAX_MESSAGE
 
 // enum lpc_record_type
 const REC_CONNECT = 1;

@@ -39,8 +39,8 @@ expect_client "second client" 0 "WHILE ANOTHER CLIENT WAITS" ""
 exec 5>&-
 
 # Failures end the client with the error text.
-run_client "${client[@]}" "$port" "$(printf 'x%.0s' $(seq 1 257))"
-expect_client "257-byte message" 1 "" "lpc_client.js: $port: Message too long"
+run_client "${client[@]}" "$port" "$(head -c 65537 /dev/zero | tr '\0' x)"
+expect_client "65537-byte message" 1 "" "lpc_client.js: $port: Message too long"
 run_client "${client[@]}" "$port" ""
 expect_client "empty message" 1 "" \
   "lpc_client.js: empty messages cannot be sent"

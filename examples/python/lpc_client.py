@@ -5,7 +5,8 @@ usage: lpc_client.py [--call] PORT_PATH MESSAGE...
 
 Opening the port is the connection request: it succeeds once the server
 accepts, or fails with the errno the server rejected it with (default
-ECONNREFUSED). Each write() is one message (1..256 bytes, EMSGSIZE above);
+ECONNREFUSED). Each write() is one message (1 byte up to the port's largest,
+64 KiB unless its server allows more; EMSGSIZE above);
 each read() returns at most one message. Exits 1 with the error text when
 the connection or a message fails.
 
@@ -22,7 +23,7 @@ import os
 import struct
 import sys
 
-MAX_MESSAGE = 256  # LPC_MAX_MESSAGE in include/lpc.h
+MAX_MESSAGE = 65536  # LPC_DEFAULT_MAX_MESSAGE in include/lpc.h
 
 # struct lpc_record and struct lpc_transfer from include/lpc.h: native
 # (little-endian) order, no padding.
@@ -56,9 +57,11 @@ def lpc_ioc_call(size):
 
 
 # The call buffer: the transfer header, then data[] with the request record
-# going in and the reply record coming back. A reply may have at most
-# size - 96 bytes of payload, so this holds the largest message.
-CALL_SIZE = TRANSFER.size + RECORD.size + MAX_MESSAGE
+# going in and the reply record coming back. The kernel copies at most
+# LPC_IOCTL_MAX bytes each way, and a reply may have at most size - 96
+# bytes of payload: larger messages go by write() and read().
+CALL_SIZE = LPC_IOCTL_MAX
+CALL_MAX_MESSAGE = CALL_SIZE - TRANSFER.size - RECORD.size
 
 
 def call(fd, message, timeout_ms=0):
@@ -114,7 +117,7 @@ def main(argv):
     try:
         for message in messages:
             if use_call:
-                if len(message) > MAX_MESSAGE:
+                if len(message) > CALL_MAX_MESSAGE:
                     # The daemon would say so too (EMSGSIZE), but the
                     # request must first fit the call buffer.
                     raise OSError(errno.EMSGSIZE, os.strerror(errno.EMSGSIZE))

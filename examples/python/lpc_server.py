@@ -80,8 +80,9 @@ DISCONNECT_REASONS = {
     0x4: "withdrawn",
 }
 
-RECORD_MAX = 8192  # LPC_RECORD_MAX: one read of this size holds any record
-MAX_MESSAGE = 256  # LPC_MAX_MESSAGE
+RECORD_MAX = 48 + 80 + 65536  # LPC_RECORD_MAX: holds any record of a port
+                              # with the default largest message
+MAX_MESSAGE = 65536  # LPC_DEFAULT_MAX_MESSAGE
 
 
 def log(text):

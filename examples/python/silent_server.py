@@ -15,6 +15,6 @@ RECORD = struct.Struct("<IIQQIIIIiI")  # struct lpc_record, include/lpc.h
 fd = os.open(sys.argv[1], os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o666)
 print("listening", flush=True)
 while True:
-    record = os.read(fd, 8192)  # LPC_RECORD_MAX
+    record = os.read(fd, 48 + 80 + 65536)  # LPC_RECORD_MAX
     rec_type, _, _, _, _, _, _, flags, _, _ = RECORD.unpack_from(record)
     print("record %d flags=%d" % (rec_type, flags), flush=True)

@@ -125,10 +125,12 @@ TEST_F(BadInputTest, MalformedRecordsAreRejected) {
   EXPECT_ERR(EINVAL, Accept(fd, 0));
   EXPECT_ERR(EINVAL, Reply(fd, conn_, 0, "x"));
 
-  // Payload limits: 0 bytes is invalid, over 256 is too long.
+  // Payload limits: 0 bytes is invalid, over the port's limit is too long.
   EXPECT_ERR(EINVAL, Send(fd, conn_, ""));
-  EXPECT_ERR(EMSGSIZE, Send(fd, conn_, std::string(257, 'x')));
-  EXPECT_ERR(EMSGSIZE, Send(fd, conn_, std::string(1000, 'x')));
+  EXPECT_ERR(EMSGSIZE,
+             Send(fd, conn_, std::string(LPC_DEFAULT_MAX_MESSAGE + 1, 'x')));
+  EXPECT_ERR(EMSGSIZE,
+             Send(fd, conn_, std::string(LPC_MAX_MESSAGE_LIMIT, 'x')));
 
   // Nothing of that reached the client; the connection is fine.
   EXPECT_EQ(0, PollOnce(client_.get(), POLLIN, 0));

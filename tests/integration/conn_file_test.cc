@@ -107,7 +107,8 @@ TEST_F(ConnFileTest, BindingMovesTheConnectionsMessagesToTheFile) {
   EXPECT_EQ("to the client", got);
   ASSERT_OK(ReadMsg(cfd, &got));
   EXPECT_EQ("again", got);
-  EXPECT_ERR(EMSGSIZE, WriteMsg(sfd, std::string(257, 'x')));
+  EXPECT_ERR(EMSGSIZE,
+             WriteMsg(sfd, std::string(LPC_DEFAULT_MAX_MESSAGE + 1, 'x')));
 
   // The server handle still works for the bound connection's commands.
   ASSERT_OK(Send(srv.get(), c.h.conn_id, "via the handle"));

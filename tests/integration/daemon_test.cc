@@ -130,7 +130,8 @@ class CommandLineTest : public ::testing::Test {
 
 TEST_F(CommandLineTest, BadArgumentsExitWithTheDocumentedStatus) {
   EXPECT_EQ(2, Run({"-f", "-o", "queue_messages=lots"}));
-  EXPECT_EQ(2, Run({"-f", "-o", "queue_bytes=255"}));
+  EXPECT_EQ(2, Run({"-f", "-o", "max_message=1048577"}));
+  EXPECT_EQ(2, Run({"-f", "-o", "quota_bytes=1000"})) << "under max_message";
   EXPECT_EQ(2, Run({"-f"}, /*with_dir=*/false)) << "no mount point";
   EXPECT_EQ(2, Run({"-f", "/nonexistent/lpcfs-mount-point"}, false));
   EXPECT_EQ(1, Run({"-f", "-o", "no_such_option"}));
@@ -158,7 +159,7 @@ TEST_F(CommandLineTest, UnknownUserIsAUsageErrorAndNothingIsMounted) {
 TEST_F(CommandLineTest, VersionAndHelpExitZero) {
   std::string out;
   EXPECT_EQ(0, Run({"--version"}, false, &out));
-  EXPECT_NE(std::string::npos, out.find("protocol 3")) << out;
+  EXPECT_NE(std::string::npos, out.find("protocol 4")) << out;
   EXPECT_EQ(0, Run({"--help"}, false, &out));
   EXPECT_NE(std::string::npos, out.find("queue_messages")) << out;
   EXPECT_NE(std::string::npos, out.find("-o user=NAME")) << out;

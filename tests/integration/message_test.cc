@@ -113,10 +113,12 @@ TEST_F(MessageTest, ReadsTakePiecesOfOneMessageOnly) {
   EXPECT_ERR(EAGAIN, ReadMsg(fd, &got, 100));
 }
 
-TEST_F(MessageTest, MessagesUpTo256BytesOnly) {
+TEST_F(MessageTest, MessagesUpToThePortsLimitOnly) {
   auto [srv, client, c] = ConnectAutoAccepted("svc");
   ASSERT_TRUE(client.valid());
   int fd = client.get();
+  // lpc_port_limits: this port takes short messages only.
+  ASSERT_OK(SetPortLimits(srv.get(), LPC_MAX_MESSAGE, LPC_PORT_AUTO_ACCEPT));
 
   std::string max(LPC_MAX_MESSAGE, 'm');
   max[0] = 'A';

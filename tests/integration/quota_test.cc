@@ -55,7 +55,7 @@ class QuotaTest : public TwoUsersTest {
  protected:
   std::string DaemonOptions() const override {
     return "quota_connections=" + std::to_string(kConnectionQuota) +
-           ",quota_bytes=" + std::to_string(kBytesQuota) +
+           ",quota_bytes=" + std::to_string(kBytesQuota) + ",max_message=256" +
            ",port_connections=64";
   }
   unsigned WatchdogSeconds() const override { return 60; }

@@ -114,6 +114,13 @@ inline int Disconnect(int fd, uint64_t conn) {
 inline int SetPortOptions(int fd, uint32_t flags) {
   return Command(fd, LPC_REC_PORT_OPTIONS, 0, 0, {}, flags);
 }
+// LPC_REC_PORT_OPTIONS with a struct lpc_port_limits payload.
+inline int SetPortLimits(int fd, uint32_t max_message, uint32_t flags = 0) {
+  lpc_port_limits limits{max_message, 0};
+  return Command(fd, LPC_REC_PORT_OPTIONS, 0, 0,
+                 {reinterpret_cast<const char*>(&limits), sizeof limits},
+                 flags);
+}
 
 // The payload of a CONNECT record, decoded. ok is false if its size does not
 // match lpc_connect_info + ngroups * 4 + lpc_connect_process (protocol 2).

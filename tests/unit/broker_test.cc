@@ -477,9 +477,10 @@ TEST_F(BrokerTest, ServerReadTooSmallKeepsRecord) {
 TEST_F(BrokerTest, OversizedMessageRejected) {
   HandleId server = Create("svc");
   auto [client, conn] = AcceptedClient(server);
-  EXPECT_EQ(ErrorOf(Send(client, std::string(257, 'x'))),
-            Error::kMessageTooLong);
-  ExpectWritten(Send(client, std::string(256, 'x')));
+  EXPECT_EQ(
+      ErrorOf(Send(client, std::string(LPC_DEFAULT_MAX_MESSAGE + 1, 'x'))),
+      Error::kMessageTooLong);
+  ExpectWritten(Send(client, std::string(LPC_DEFAULT_MAX_MESSAGE, 'x')));
   Req empty = Send(client, "");
   ASSERT_TRUE(d_.reply(empty));
   EXPECT_EQ(std::get<testing::Written>(*d_.reply(empty)).count, 0u);

@@ -225,7 +225,9 @@ TEST_F(IoctlTest, ACallFailsWhenTheServerSideEnds) {
 TEST_F(IoctlTest, CallChecksItsInput) {
   EXPECT_EQ(ErrorOf(Call("x", 512, 0, 0, server_)), Error::kNotTty);
   EXPECT_EQ(ErrorOf(Call("x", 95)), Error::kInvalid) << "room for two headers";
-  EXPECT_EQ(ErrorOf(Call(std::string(257, 'a'), 1024)), Error::kMessageTooLong);
+  EXPECT_EQ(ErrorOf(Call(std::string(LPC_DEFAULT_MAX_MESSAGE + 1, 'a'),
+                         LPC_DEFAULT_MAX_MESSAGE + 1024)),
+            Error::kMessageTooLong);
   EXPECT_EQ(ErrorOf(Call("x", 512, LPC_TRANSFER_NO_RECEIVE)), Error::kInvalid);
   Req bad = d_.Issue(RequestKind::kCall);
   Bytes buf = Buffer(512, {RecordBytes(LPC_REC_MESSAGE, "x", 0, 7)});
