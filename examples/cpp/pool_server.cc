@@ -57,7 +57,7 @@ namespace {
 constexpr uint32_t kMaxRecords = 16;
 // The largest ioctl buffer. A first record that did not fit would stay
 // queued and fail every receive, so the pool limits its port's messages
-// to what fits (kMaxMessage, set in the port's options).
+// to LPC_MAX_MESSAGE (lpc_port_limits, in main).
 constexpr size_t kBufferSize = LPC_IOCTL_MAX;
 static_assert(kMaxRecords * LPC_RECORD_SPACE(LPC_MAX_MESSAGE) <=
               kBufferSize - sizeof(lpc_transfer));
@@ -490,6 +490,18 @@ int main(int argc, char** argv) {
   // anyway), and a write() that falls back waits for room.
   int port_fd = open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0666);
   if (port_fd < 0) return Fail(path);
+  // Short messages only: every record then fits a worker's ioctl buffer,
+  // and a client's larger write fails EMSGSIZE instead of stopping the
+  // pool (the port's limit is 64 KiB unless its server says otherwise).
+  // Before any client can send: requests wait for their accept.
+  struct {
+    lpc_record header;
+    lpc_port_limits limits;
+  } options{};
+  options.header.type = LPC_REC_PORT_OPTIONS;
+  options.header.length = sizeof options.limits;
+  options.limits.max_message = LPC_MAX_MESSAGE;
+  if (write(port_fd, &options, sizeof options) < 0) return Fail("port options");
   std::printf("listening on %s with %d threads\n", path.c_str(), threads);
 
   Pool pool(port_fd);
