@@ -37,6 +37,11 @@ namespace lpc::shell {
 
 namespace {
 
+// A line, and so a message, is at most what any port takes; the port's
+// own limit may be lower (64 KiB unless its server says otherwise), which
+// the daemon tells with EMSGSIZE.
+constexpr size_t kMaxLine = LPC_MAX_MESSAGE_LIMIT;
+
 using Clock = std::chrono::steady_clock;
 using Deadline = std::optional<Clock::time_point>;
 
@@ -154,21 +159,22 @@ class InputLines {
     }
     partial_.append(data);
     // A line that can no longer fit is an error now, not at its newline.
-    if (partial_.size() > LPC_MAX_MESSAGE) TooLong(line_number_ + 1);
+    if (partial_.size() > kMaxLine) TooLong(line_number_ + 1);
     return true;
   }
 
  private:
   void Add(std::string line, std::deque<std::string>& out) {
     ++line_number_;
-    if (line.size() > LPC_MAX_MESSAGE) TooLong(line_number_);
+    if (line.size() > kMaxLine) TooLong(line_number_);
     if (line.empty()) line = "\n";
     out.push_back(std::move(line));
   }
   [[noreturn]] static void TooLong(size_t line_number) {
     Die(kExitUsage, "call: line " + std::to_string(line_number) +
                         " of standard input is longer than " +
-                        std::to_string(LPC_MAX_MESSAGE) + " bytes");
+                        std::to_string(kMaxLine) +
+                        " bytes, the most any port takes");
   }
 
   std::string partial_;
@@ -176,21 +182,20 @@ class InputLines {
 };
 
 // The buffer of one LPC_IOC_TRANSFER that sends a message and receives the
-// next one: struct lpc_transfer, then data[] with room for one record of
-// the largest message. A message that would not fit stays queued for
+// next one: struct lpc_transfer, then data[], as large as an ioctl's
+// buffer gets. A message received that would not fit stays queued for
 // read() (lpc.h LPC_IOC_TRANSFER), so the size only decides which path a
-// reply takes.
+// reply takes; a message to send that would not fit goes by write().
 class ExchangeBuffer {
  public:
-  static constexpr size_t kSize =
-      sizeof(lpc_transfer) + LPC_RECORD_SPACE(LPC_MAX_MESSAGE);
-  static_assert(kSize <= LPC_IOCTL_MAX);
+  static constexpr size_t kSize = LPC_IOCTL_MAX;
+  static constexpr size_t kMaxMessage =
+      kSize - sizeof(lpc_transfer) - sizeof(lpc_record);
 
-  // Sets up the buffer to send `message` (at most LPC_MAX_MESSAGE bytes)
-  // as one LPC_REC_MESSAGE and then to receive one message, waiting at
-  // most timeout_ms (0: no limit).
+  // Sets up the buffer to send `message` (at most kMaxMessage bytes) as
+  // one LPC_REC_MESSAGE and then to receive one message, waiting at most
+  // timeout_ms (0: no limit).
   void Prepare(std::string_view message, uint32_t timeout_ms) {
-    bytes_.fill(0);
     lpc_record record{};
     record.type = LPC_REC_MESSAGE;
     record.length = static_cast<uint32_t>(message.size());
@@ -292,6 +297,9 @@ class Call {
   // before the ioctls): write() and read() from then on.
   bool use_ioctl_ = true;
   ExchangeBuffer exchange_;
+  // Room for the largest message any port carries: one read() takes one
+  // whole message, so a reply is printed as one.
+  std::vector<char> read_buffer_ = std::vector<char>(1 << 20);
 };
 
 void Call::Connect() {
@@ -435,11 +443,11 @@ ssize_t Call::TryRead(char* buf, size_t size) {
 }
 
 void Call::ReceiveOne(const Deadline& deadline, bool* ends_line) {
-  char buf[LPC_RECORD_MAX];
+  char* buf = read_buffer_.data();
   ssize_t n;
   // Read first and poll only when nothing is queued: each poll() of a FUSE
   // file is a round trip to the daemon.
-  while ((n = TryRead(buf, sizeof buf)) < 0) {
+  while ((n = TryRead(buf, read_buffer_.size())) < 0) {
     pollfd pfd = {fd_, POLLIN, 0};
     int ready = poll(&pfd, 1, PollTimeout(deadline));
     if (ready == 0) TimedOut("no reply");
@@ -478,7 +486,7 @@ int Call::RunLockstep() {
     Deadline deadline = DeadlineAfter(options_.timeout);
     std::optional<std::string> reply;
     int err = ENOTTY;
-    if (use_ioctl_) {
+    if (use_ioctl_ && message.size() <= ExchangeBuffer::kMaxMessage) {
       err = Exchange(message, deadline, &reply);
       use_ioctl_ = err != ENOTTY;
     }
@@ -508,7 +516,7 @@ int Call::RunUntilEof() {
   bool input_done = !input;
   bool sending = true;
   Deadline idle_deadline = DeadlineAfter(options_.timeout);
-  char buf[LPC_RECORD_MAX];
+  char* buf = read_buffer_.data();
   for (;;) {
     // Stdin is read only while few messages wait, so a server that does not
     // read does not make us buffer all of stdin.
@@ -530,7 +538,7 @@ int Call::RunUntilEof() {
       std::string out;
       bool at_eof = false;
       for (int i = 0; i < 64; ++i) {
-        ssize_t n = TryRead(buf, sizeof buf);
+        ssize_t n = TryRead(buf, read_buffer_.size());
         if (n < 0) break;
         if (n == 0) {
           at_eof = true;
@@ -624,9 +632,10 @@ int RunCall(std::vector<std::string> args) {
       if (message.empty()) {
         reader.Fail("MESSAGE " + std::to_string(i + 1) + " is empty");
       }
-      if (message.size() > LPC_MAX_MESSAGE) {
+      if (message.size() > kMaxLine) {
         reader.Fail("MESSAGE " + std::to_string(i + 1) + " is longer than " +
-                    std::to_string(LPC_MAX_MESSAGE) + " bytes");
+                    std::to_string(kMaxLine) +
+                    " bytes, the most any port takes");
       }
     }
   }

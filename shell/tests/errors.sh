@@ -85,17 +85,20 @@ run_capture "$LPC" call --eof quitter hello
 check_eq "--eof: the server closing is the normal end" "0|" "$rc|$out"
 
 # --- exit 2: usage and bad input ---
-long=$(printf '%0257d' 0)
+# A message over the port's limit (64 KiB here) is the daemon's EMSGSIZE.
+long=$(printf '%070000d' 0)
 run_capture "$LPC" call public "$long"
-check_eq "MESSAGE longer than 256 bytes" 2 "$rc"
-check_match "  says why" "^lpc: call: MESSAGE 1 is longer than 256 bytes" "$err"
+check_eq "MESSAGE longer than the port takes" 1 "$rc"
+check_match "  says why" "Message too long" "$err"
 run_capture "$LPC" call public ok ""
 check_match "empty MESSAGE" "^lpc: call: MESSAGE 2 is empty" "$err"
 check_eq "  status" 2 "$rc"
-printf 'short\n%s\nnever sent\n' "$long" >"$TMP/in"
+# A line longer than any port takes is a usage error, found as it is
+# read: the lines before it went out, nothing after it does.
+printf 'short\n%s\nnever sent\n' "$(printf '%01040385d' 0)" >"$TMP/in"
 run_capture "$LPC" call public <"$TMP/in"
-check_eq "stdin line longer than 256 bytes (found when read: nothing sent)" \
-  "2||lpc: call: line 2 of standard input is longer than 256 bytes" \
+check_eq "stdin line longer than any port takes" \
+  "2|short|lpc: call: line 2 of standard input is longer than 1040384 bytes, the most any port takes" \
   "$rc|$out|$err"
 run_capture "$LPC" call --lines --eof public x
 check_eq "--lines with --eof" 2 "$rc"
