@@ -226,8 +226,24 @@ bool Server::Start() {
     return false;
   }
   // Auto-accept before reading any record: it also accepts the requests
-  // already pending (lpc.7 "CONNECTING"), so we never write ACCEPT.
-  int err = WriteRecord(LPC_REC_PORT_OPTIONS, 0, LPC_PORT_AUTO_ACCEPT);
+  // already pending (lpc.7 "CONNECTING"), so we never write ACCEPT. The
+  // port's limit is set to what one read of our record buffer holds,
+  // whatever the daemon's -o max_message: a larger record would stay
+  // queued and stop every connection of the port.
+  struct {
+    lpc_record header;
+    lpc_port_limits limits;
+  } options{};
+  options.header.type = LPC_REC_PORT_OPTIONS;
+  options.header.length = sizeof options.limits;
+  options.header.flags = LPC_PORT_AUTO_ACCEPT;
+  options.limits.max_message = LPC_DEFAULT_MAX_MESSAGE;
+  int err = 0;
+  while (write(port_fd_, &options, sizeof options) < 0) {
+    if (errno == EINTR) continue;
+    err = errno;
+    break;
+  }
   if (err != 0) {
     WarnErrno("set auto-accept on " + options_.port_path, err);
     return false;
