@@ -83,7 +83,8 @@ extern "C" {
  * message is the default; a port that allows more needs
  * sizeof(struct lpc_record) + max_message + the attributes (see
  * LPC_RECORD_ATTRIBUTES_MAX). */
-#define LPC_RECORD_MAX (48 + LPC_RECORD_ATTRIBUTES_MAX + LPC_DEFAULT_MAX_MESSAGE)
+#define LPC_RECORD_MAX \
+  (48 + LPC_RECORD_ATTRIBUTES_MAX + LPC_DEFAULT_MAX_MESSAGE)
 
 /* st_size that stat() reports for ports and .conn files. It means no data:
  * the kernel lets writes run in parallel only while they end below the
@@ -266,21 +267,21 @@ struct lpc_window {
 #define LPC_IOC_MAGIC 0xB6
 #define LPC_IOCTL_MAX 16383 /* largest buffer, each way (14-bit size) */
 
-/* Client port: send one LPC_REC_MESSAGE record (every field 0 but length)
- * and wait for the reply to its message id; threads calling on one fd each
- * get their own. The server reads it with LPC_MESSAGE_CALL set. On return
- * data[] holds one LPC_REC_REPLY record: msg_id is the call's message id
- * (also in first_msg_id), pid/uid/gid name the server's writer. The
- * reply's payload may be at most size - 96 bytes (a longer reply fails
- * EMSGSIZE for the server, which may retry). flags: 0 or
- * LPC_TRANSFER_NO_WAIT, which fails EAGAIN (ENOBUFS: bytes quota) rather
- * than wait for room to send; max_records 0 or 1; timeout_ms covers the
+/* Client port: send one LPC_REC_MESSAGE record (every field 0 but length
+ * and the attribute flags LPC_MESSAGE_VIEW, LPC_MESSAGE_WINDOW) and wait for
+ * the reply to its message id; threads calling on one fd each get their own.
+ * The server reads it with LPC_MESSAGE_CALL set. On return data[] holds one
+ * LPC_REC_REPLY record: msg_id is the call's message id (also in first_msg_id),
+ * pid/uid/gid name the server's writer. The reply's payload may be at most size
+ * - 96 bytes (a longer reply fails EMSGSIZE for the server, which may retry).
+ * flags: 0 or LPC_TRANSFER_NO_WAIT, which fails EAGAIN (ENOBUFS: bytes quota)
+ * rather than wait for room to send; max_records 0 or 1; timeout_ms covers the
  * wait for room and for the reply. A signal or timeout withdraws the
  * message if the server has not read it, else queues LPC_REC_CANCEL; the
  * late reply is accepted, dropped and counted in .stats replies_dropped.
  * Errors: ENOTTY (not a client port), EBADF (not opened O_RDWR), EINVAL
- * (malformed, or an empty message), EMSGSIZE (message over
- * LPC_MAX_MESSAGE), EAGAIN, ENOBUFS,
+ * (malformed, or an empty message), EMSGSIZE (message over the port's
+ * max message), EAGAIN, ENOBUFS,
  * EPIPE (the server side ended), EINTR, ETIMEDOUT, ECONNABORTED (the
  * daemon stopped). */
 #define LPC_IOC_CALL(size) \
@@ -290,8 +291,9 @@ struct lpc_window {
  * many whole records as data[] holds (at most max_records). Records sent:
  * the server handle takes what write() takes; .conn/ID takes LPC_REC_SEND,
  * LPC_REC_REPLY and LPC_REC_DISCONNECT (conn_id 0 or its own); a client
- * port takes LPC_REC_MESSAGE (every field 0 but length, which is 1 to
- * LPC_MAX_MESSAGE; consecutive ids from first_msg_id). They take effect in
+ * port takes LPC_REC_MESSAGE (every field 0 but length and a view's flag;
+ * the message 1 byte to the port's max message; consecutive ids from
+ * first_msg_id). They take effect in
  * order; sending never waits for room (EAGAIN, ENOBUFS): the first record that
  * fails ends the batch (sent, send_error), records before it stay done, and
  * nothing is received. Received: the server handle yields the records read()
