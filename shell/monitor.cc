@@ -48,9 +48,9 @@ std::string LocalTime(uint64_t time_ns) {
     std::strftime(text, sizeof text, "%H:%M:%S", &local);
   }
   char out[48];
-  std::snprintf(out, sizeof out, "%s.%06llu", text,
-                static_cast<unsigned long long>(time_ns % 1'000'000'000u /
-                                                1000));
+  std::snprintf(
+      out, sizeof out, "%s.%06llu", text,
+      static_cast<unsigned long long>(time_ns % 1'000'000'000u / 1000));
   return out;
 }
 
@@ -153,8 +153,8 @@ int RunMonitor(std::vector<std::string> args) {
     }
     if (n == 0) break;
     std::vector<MonitorRecord> records;
-    bool whole = ParseMonitorRecords(
-        {buffer.data(), static_cast<size_t>(n)}, &records);
+    bool whole =
+        ParseMonitorRecords({buffer.data(), static_cast<size_t>(n)}, &records);
     std::string text;
     for (const MonitorRecord& record : records) {
       if (count != 0 && shown >= count) break;
@@ -171,8 +171,8 @@ int RunMonitor(std::vector<std::string> args) {
                     .dump(-1, ' ', false,
                           nlohmann::ordered_json::error_handler_t::replace);
       } else {
-        text += EventLine(record, LocalTime(record.header.time_ns),
-                          shown_mount, payload);
+        text += EventLine(record, LocalTime(record.header.time_ns), shown_mount,
+                          payload);
       }
       text += '\n';
       if (!lost) ++shown;

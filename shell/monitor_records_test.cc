@@ -52,8 +52,8 @@ TEST(MonitorRecords, ParsesARead) {
 
 TEST(MonitorRecords, StopsAtAMalformedRecord) {
   lpc_monitor_event bad = Header(LPC_MON_SEND);
-  std::string raw = Record(Header(LPC_MON_ACCEPT), "/a", "") +
-                    Record(bad, "/a", "xy");
+  std::string raw =
+      Record(Header(LPC_MON_ACCEPT), "/a", "") + Record(bad, "/a", "xy");
   // The second one claims more than there is.
   lpc_monitor_event h;
   size_t second = LPC_MONITOR_SPACE(sizeof h + 2);
@@ -66,9 +66,9 @@ TEST(MonitorRecords, StopsAtAMalformedRecord) {
 }
 
 TEST(MonitorRecords, LinesSayWhatHappened) {
-  MonitorRecord connect{Header(LPC_MON_CONNECT,
-                               LPC_CONNECT_READ | LPC_CONNECT_WRITE),
-                        "/svc", ""};
+  MonitorRecord connect{
+      Header(LPC_MON_CONNECT, LPC_CONNECT_READ | LPC_CONNECT_WRITE), "/svc",
+      ""};
   EXPECT_EQ(EventLine(connect, "T", "/lpc", PayloadMode::kNone),
             "T connect /lpc/svc conn=7 pid=42 uid=1000 gid=100 "
             "flags=read,write");
@@ -92,9 +92,9 @@ TEST(MonitorRecords, LinesSayWhatHappened) {
   lost.header.length = 12;
   EXPECT_EQ(EventLine(lost, "T", "/lpc", PayloadMode::kText),
             "T lost 12 events");
-  MonitorRecord odd{Header(LPC_MON_DISCONNECT,
-                           LPC_DISCONNECT_CLIENT_CLOSED | 0x100),
-                    "/new\nline", ""};
+  MonitorRecord odd{
+      Header(LPC_MON_DISCONNECT, LPC_DISCONNECT_CLIENT_CLOSED | 0x100),
+      "/new\nline", ""};
   EXPECT_EQ(EventLine(odd, "T", "/lpc", PayloadMode::kNone),
             "T disconnect /lpc/new\\nline conn=7 pid=42 uid=1000 gid=100 "
             "flags=client-closed,0x100");
@@ -121,8 +121,8 @@ TEST(MonitorRecords, JsonHasTheFields) {
       j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
   EXPECT_EQ(EventJson(message, "/lpc", PayloadMode::kHex)["payload_hex"],
             "6869ff");
-  EXPECT_FALSE(EventJson(message, "/lpc", PayloadMode::kNone)
-                   .contains("payload"));
+  EXPECT_FALSE(
+      EventJson(message, "/lpc", PayloadMode::kNone).contains("payload"));
   MonitorRecord lost{Header(LPC_MON_LOST), "", ""};
   lost.header.length = 4;
   nlohmann::ordered_json l = EventJson(lost, "/lpc", PayloadMode::kNone);
