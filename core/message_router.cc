@@ -454,7 +454,9 @@ void MessageRouter::MonitorMessage(const Connection& conn, uint16_t type,
   event.conn = conn.id().value();
   event.msg_id = message.id;
   event.actor = message.sender;
-  event.flags = message.flags | extra_flags;
+  // The attribute bits say what the message carries besides its bytes
+  // (a view, a window), as its record does; `length` is its bytes only.
+  event.flags = message.flags | message.attributes.flags() | extra_flags;
   event.length = static_cast<uint32_t>(message.data.size());
   monitors_.Publish(port->node(), event,
                     {message.data.data(), message.data.size()});

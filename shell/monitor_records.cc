@@ -72,9 +72,14 @@ std::vector<FlagName> FlagNamesOf(uint16_t type) {
     case LPC_MON_MESSAGE:
       return {{LPC_MESSAGE_IDENTITY_CHANGED, "identity-changed"},
               {LPC_MESSAGE_PROCESS_CHANGED, "process-changed"},
-              {LPC_MESSAGE_CALL, "call"}};
+              {LPC_MESSAGE_CALL, "call"},
+              {LPC_MESSAGE_VIEW, "view"},
+              {LPC_MESSAGE_WINDOW, "window"}};
+    case LPC_MON_SEND:
+      return {{LPC_MESSAGE_VIEW, "view"}};
     case LPC_MON_REPLY:
-      return {{LPC_MONITOR_REPLY_DROPPED, "dropped"}};
+      return {{LPC_MESSAGE_VIEW, "view"},
+              {LPC_MONITOR_REPLY_DROPPED, "dropped"}};
     case LPC_MON_CANCEL:
       return {{LPC_CANCEL_INTERRUPTED, "interrupted"},
               {LPC_CANCEL_TIMED_OUT, "timed-out"}};
