@@ -62,6 +62,8 @@ void Broker::Open(Token token, NodeId ino, int open_flags,
       handle->reader_uid = uid;
       return outbox_.Opened(std::move(open), {h, false});
     }
+    case NodeKind::kMonitorFile:
+      return OpenMonitor(std::move(open), open_flags, caller);
     case NodeKind::kDirectory:
       return outbox_.Fail(std::move(open), Error::kIsDirectory);
   }
@@ -71,6 +73,7 @@ void Broker::Connect(std::unique_ptr<OpenRequest> open, Node& node,
                      int open_flags, const Caller& caller) {
   ServerPort* port = tables_.FindPort(node.port);
   auto refuse = [&](Error why, std::string detail) {
+    MonitorRefused(node.attr.ino, caller.sender, why);
     if (port) {
       ++port->counters().refused;
       LogEvent(EventKind::kConnectRefused, *port, 0, caller.sender, why,
@@ -82,6 +85,7 @@ void Broker::Connect(std::unique_ptr<OpenRequest> open, Node& node,
     outbox_.Fail(std::move(open), why);
   };
   auto over_quota = [&](Error why, uint32_t uid, QuotaKind kind) {
+    MonitorRefused(node.attr.ino, caller.sender, why);
     ++port->counters().refused;
     LogQuota(PortPath(*port), uid, kind);
     outbox_.Fail(std::move(open), why);
@@ -140,6 +144,7 @@ void Broker::Connect(std::unique_ptr<OpenRequest> open, Node& node,
                    std::move(pending));
   tables_.connections.emplace(id, std::move(owned));
   port->AddConnection(&conn);
+  Monitor(*port, LPC_MON_CONNECT, conn, caller.sender, flags);
   if (port->auto_accept()) {
     router_.QueueRecord(*port,
                         {LPC_REC_CONNECT, id, flags | LPC_CONNECT_ACCEPTED});
@@ -159,6 +164,8 @@ void Broker::Accept(Connection& conn, std::unique_ptr<OpenRequest> open) {
   ServerPort* port = tables_.FindPort(conn.port());
   conn.Accept();
   port->RemoveRequest(conn.id());
+  Monitor(*port, LPC_MON_ACCEPT, conn, conn.client().sender,
+          port->auto_accept() ? LPC_CONNECT_ACCEPTED : 0);
   // The connection file belongs to whoever owns the port now.
   const Attr& owner = names_.Find(port->node())->attr;
   auto file = names_.Add(names_.conn_dir(), std::to_string(conn.id().value()),
@@ -178,6 +185,8 @@ void Broker::Reject(Connection& conn, Error why) {
   conn.Refuse();
   ServerPort* port = tables_.FindPort(conn.port());
   ++port->counters().refused;
+  Monitor(*port, LPC_MON_REJECT, conn, conn.client().sender,
+          LPC_MONITOR_BY_SERVER, ToErrno(why));
   LogEvent(EventKind::kConnectRefused, *port, conn.id().value(),
            conn.client().sender, why, "rejected by the server");
   port->RemoveRequest(conn.id());
@@ -243,6 +252,8 @@ void Broker::Read(Token token, HandleId handle, size_t size, uint64_t offset,
                                                    : Direction::kToServer;
       return router_.ReadMessages(std::move(read), *conn, d);
     }
+    case HandleKind::kMonitor:
+      return ReadMonitor(std::move(read), handle);
     case HandleKind::kStats: {
       // Rendered here, only the bytes asked for (core/stats_snapshot.h).
       std::string text = h->snapshot.Read(offset, size);
@@ -266,6 +277,7 @@ void Broker::Write(Token token, HandleId handle,
   if (!h) return outbox_.Fail(std::move(write), Error::kBadHandle);
   switch (h->kind) {
     case HandleKind::kStats:
+    case HandleKind::kMonitor:
       return outbox_.Fail(std::move(write), Error::kNotPermitted);
     case HandleKind::kServer: {
       ServerPort* port = tables_.FindPort(h->port);
@@ -511,7 +523,7 @@ void Broker::Transfer(Token token, HandleId handle,
   auto receive = std::make_unique<ReceiveRequest>(token, room, no_wait);
   Handle* h = tables_.handles.Find(handle);
   if (!h) return outbox_.Fail(std::move(receive), Error::kBadHandle);
-  if (h->kind == HandleKind::kStats) {
+  if (h->kind == HandleKind::kStats || h->kind == HandleKind::kMonitor) {
     return outbox_.Fail(std::move(receive), Error::kNotTty);
   }
   if (!decoded) return outbox_.Fail(std::move(receive), decoded.error());
@@ -573,6 +585,7 @@ void Broker::Transfer(Token token, HandleId handle,
       return router_.Receive(std::move(receive), *conn, d);
     }
     case HandleKind::kStats:
+    case HandleKind::kMonitor:
       return;  // refused above
   }
 }
@@ -637,6 +650,7 @@ Status Broker::SendRecord(const Handle& h, std::span<const std::byte> record,
       return sent;
     }
     case HandleKind::kStats:
+    case HandleKind::kMonitor:
       return Error::kNotTty;
   }
   return Error::kInvalid;
@@ -659,6 +673,10 @@ void Broker::ClientClosed(Connection& conn) {
   bool server_there = !conn.server_gone();
   conn.set_client_handle(HandleId());
   conn.EndClient();
+  if (ServerPort* port = tables_.FindPort(conn.port())) {
+    Monitor(*port, LPC_MON_DISCONNECT, conn, conn.client().sender,
+            LPC_DISCONNECT_CLIENT_CLOSED);
+  }
   // Nobody will read what the server sent; the server learns from EPIPE.
   Channel& to_client = conn.channel(Direction::kToClient);
   to_client.queue().Clear();
@@ -671,6 +689,11 @@ void Broker::ClientClosed(Connection& conn) {
 
 void Broker::EndServerSide(Connection& conn, uint32_t reason) {
   if (!conn.EndServer()) return;
+  // A closing port tells the monitors itself (ClosePort): it has left the
+  // table already.
+  if (ServerPort* port = tables_.FindPort(conn.port())) {
+    Monitor(*port, LPC_MON_DISCONNECT, conn, port->server(), reason);
+  }
   // Like unread data on a closed socket: what the server did not read when
   // it ended the connection is discarded (lpc.7 "BACK-PRESSURE").
   conn.channel(Direction::kToServer).queue().Clear();
@@ -707,12 +730,18 @@ void Broker::ClosePort(PortId id) {
     // No one is left to read its records.
     conn->Advance(Notice::kDone);
     if (conn->pending()) {
+      Monitor(*port, LPC_MON_REJECT, *conn, conn->client().sender, 0,
+              ToErrno(Error::kConnectionRefused));
       outbox_.Log({EventKind::kConnectRefused, path, conn->id().value(),
                    conn->client().sender, Error::kConnectionRefused,
                    "the port closed"});
       outbox_.Fail(conn->open_request().PopFront(), Error::kConnectionRefused);
       conn->Refuse();
     } else {
+      if (!conn->server_gone()) {
+        Monitor(*port, LPC_MON_DISCONNECT, *conn, port->server(),
+                LPC_DISCONNECT_SERVER_CLOSED);
+      }
       // The connection outlives its port while its handles are open.
       EndServerSide(*conn, LPC_DISCONNECT_SERVER_CLOSED);
     }
@@ -804,6 +833,8 @@ void Broker::Release(HandleId handle) {
       return;
     case HandleKind::kStats:
       return;
+    case HandleKind::kMonitor:
+      return monitors_.Close(handle);
   }
 }
 
@@ -837,9 +868,14 @@ void Broker::AfterUnpark(const WaitSite& site, Request& request, Error why) {
   if (!conn) return;
   switch (site.place) {
     case WaitSite::Place::kConnect:
+      if (ServerPort* port = tables_.FindPort(conn->port())) {
+        Monitor(*port, LPC_MON_DISCONNECT, *conn, conn->client().sender,
+                LPC_DISCONNECT_WITHDRAWN);
+      }
       return Withdraw(*conn);
     case WaitSite::Place::kRecords:
     case WaitSite::Place::kReaders:
+    case WaitSite::Place::kMonitor:
       return;
     case WaitSite::Place::kWriters: {
       auto& write = static_cast<WriteRequest&>(request);
@@ -857,6 +893,11 @@ void Broker::EndCall(Connection& conn, CallRequest& call, Error why) {
   const uint64_t id = call.message.id;
   // The call is over: what its message attached ends (lpc.7 "VIEWS").
   conn.ReleaseDelivered(id);
+  const uint32_t flags =
+      why == Error::kTimedOut ? LPC_CANCEL_TIMED_OUT : LPC_CANCEL_INTERRUPTED;
+  if (ServerPort* port = tables_.FindPort(conn.port())) {
+    Monitor(*port, LPC_MON_CANCEL, conn, call.message.sender, flags, 0, id);
+  }
   if (conn.channel(Direction::kToServer).queue().Withdraw(id)) {
     // The server never saw it; the record that stood for it goes too.
     if (ServerPort* port = tables_.FindPort(conn.port());
@@ -869,8 +910,6 @@ void Broker::EndCall(Connection& conn, CallRequest& call, Error why) {
   ServerPort* port = tables_.FindPort(conn.port());
   // After its DISCONNECT record the server hears nothing more of it.
   if (!port || conn.notice() >= Notice::kDisconnectQueued) return;
-  uint32_t flags =
-      why == Error::kTimedOut ? LPC_CANCEL_TIMED_OUT : LPC_CANCEL_INTERRUPTED;
   router_.QueueRecord(*port, {LPC_REC_CANCEL, conn.id(), flags, id});
 }
 
@@ -893,6 +932,8 @@ void Broker::Expire(std::chrono::steady_clock::time_point now) {
   for (Connection* conn : expired) {
     if (ServerPort* port = tables_.FindPort(conn->port())) {
       ++port->counters().refused;
+      Monitor(*port, LPC_MON_REJECT, *conn, conn->client().sender, 0,
+              ToErrno(Error::kTimedOut));
       LogEvent(EventKind::kConnectTimedOut, *port, conn->id().value(),
                conn->client().sender, Error::kTimedOut,
                "not accepted within connect_timeout");
@@ -954,6 +995,10 @@ uint32_t Broker::Readiness(const Handle& h) {
     }
     case HandleKind::kStats:
       return POLLIN;
+    case HandleKind::kMonitor: {
+      MonitorQueue* queue = monitors_.Find(h.id);
+      return queue && queue->ready() ? POLLIN : 0;
+    }
   }
   return 0;
 }

@@ -34,6 +34,7 @@
 #include "handle_table.h"
 #include "ids.h"
 #include "message_router.h"
+#include "monitor.h"
 #include "namespace.h"
 #include "outbox.h"
 #include "quota.h"
@@ -123,6 +124,12 @@ class Broker {
                 const Writer& writer);
 
   void Release(HandleId handle);
+  // LPC_IOC_MONITOR on an open .monitor (lpc.7 "MONITOR"): sets its
+  // options from `buffer` (a struct lpc_monitor_options) and returns them
+  // as they are in effect. Answered at once.
+  Result<lpc_monitor_options> SetMonitorOptions(
+      HandleId handle, std::span<const std::byte> buffer);
+
   // Current readiness (POLLIN/POLLOUT/POLLHUP bits). A nonzero `poll` is
   // kept (the previous one dropped) and notified when readiness changes.
   Result<uint32_t> Poll(HandleId handle, PollToken poll);
@@ -234,6 +241,18 @@ class Broker {
 
   uint32_t Readiness(const Handle& handle);
 
+  // The monitor (core/monitor.h, broker_monitor.cc): opening and reading
+  // .monitor, and the events of the broker's own operations. A port's
+  // events go to the monitors that see its owner.
+  void OpenMonitor(std::unique_ptr<OpenRequest> open, int open_flags,
+                   const Caller& caller);
+  void ReadMonitor(std::unique_ptr<ReadRequest> read, HandleId handle);
+  void Monitor(const ServerPort& port, uint16_t type, const Connection& conn,
+               const Sender& actor, uint32_t flags = 0, int32_t status = 0,
+               uint64_t msg_id = 0);
+  // A connection request refused before it became a connection.
+  void MonitorRefused(NodeId port_node, const Sender& client, Error why);
+
   // Log events (core/events.h): the path of a port's name, and an event
   // about `port` and connection `conn` (0: none) queued in the outbox.
   std::string PortPath(const ServerPort& port);
@@ -276,7 +295,11 @@ class Broker {
   // The folder paths .stats snapshots share (lpc.7 "STATS", "Cost").
   FolderPaths folder_paths_;
   Tables tables_;
-  MessageRouter router_{tables_, outbox_, *delegate_};
+  // After tables_ and names_, which it reads; before the router, which
+  // publishes to it.
+  MonitorHub monitors_{limits_.monitor_queue, context_, names_, tables_.handles,
+                       outbox_};
+  MessageRouter router_{tables_, outbox_, *delegate_, monitors_};
   // When ioctls with a timeout_ms end, if still parked then.
   std::multimap<std::chrono::steady_clock::time_point, Token> deadlines_;
 };

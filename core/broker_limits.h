@@ -22,6 +22,10 @@ struct Limits {
   size_t reply_window = 1024;
   // Open .stats files per user: each holds a snapshot (lpc.7 "STATS").
   size_t stats_handles = 16;
+  // Open .monitor files per user, and the bytes of events each may hold
+  // queued before it loses events (lpc.7 "MONITOR").
+  size_t monitor_handles = 4;
+  size_t monitor_queue = 256 * 1024;
   // A port's largest message until its server sets its own (lpc.7
   // "LARGE MESSAGES"); at most LPC_MAX_MESSAGE_LIMIT.
   size_t max_message = LPC_DEFAULT_MAX_MESSAGE;

@@ -19,6 +19,7 @@ enum class HandleKind : uint8_t {
   kClient,            // a client's communication port: plain messages
   kServerConnection,  // .conn/ID: the server's end of one connection
   kStats,             // .stats: a text snapshot
+  kMonitor,           // .monitor: its queue is in the MonitorHub
 };
 
 struct Handle {

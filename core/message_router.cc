@@ -131,6 +131,7 @@ bool MessageRouter::AnswerCall(Connection& conn, Message& reply) {
   }
   std::unique_ptr<CallRequest> taken = conn.calls().Take(reply.id);
   Count(conn, Direction::kToClient, reply.data.size());
+  MonitorMessage(conn, LPC_MON_REPLY, reply);
   TransferOutput answer(taken->reply_room + sizeof(lpc_record), 1);
   answer.Add(EncodeRecord(LPC_REC_REPLY, conn.id().value(), reply.id,
                           reply.sender, 0, reply.attributes,
@@ -155,7 +156,11 @@ void MessageRouter::Reply(std::unique_ptr<WriteRequest> write,
   }
   // Answered: what the message replied to attached ends (lpc.7 "VIEWS").
   conn.ReleaseDelivered(id);
-  if (conn.calls().DropReply(id)) return out_.Written(std::move(write));
+  if (conn.calls().DropReply(id)) {
+    MonitorMessage(conn, LPC_MON_REPLY, write->message,
+                   LPC_MONITOR_REPLY_DROPPED);
+    return out_.Written(std::move(write));
+  }
   write->reply_to = id;
   Send(std::move(write), conn, Direction::kToClient);
 }
@@ -165,7 +170,9 @@ Status MessageRouter::ReplyNow(Connection& conn, Message reply) {
   Status done = Ok{};
   if (conn.calls().Waits(id)) {
     if (!AnswerCall(conn, reply)) done = Error::kMessageTooLong;
-  } else if (!conn.calls().DropReply(id)) {
+  } else if (conn.calls().DropReply(id)) {
+    MonitorMessage(conn, LPC_MON_REPLY, reply, LPC_MONITOR_REPLY_DROPPED);
+  } else {
     done = SendNow(conn, Direction::kToClient, std::move(reply));
   }
   if (!done) {
@@ -407,6 +414,13 @@ uint64_t MessageRouter::Deliver(Connection& conn, Direction direction,
   if (direction == Direction::kToServer) message.id = conn.NextMessageId();
   const uint64_t id = message.id;
   Count(conn, direction, message.data.size());
+  if (monitors_.active()) {
+    // A server's message with an id answers that client message.
+    uint16_t type = direction == Direction::kToServer ? LPC_MON_MESSAGE
+                    : id != 0                         ? LPC_MON_REPLY
+                                                      : LPC_MON_SEND;
+    MonitorMessage(conn, type, message);
+  }
   bool was_empty = channel.queue().empty();
   channel.queue().Push(std::move(message));
   if (direction == Direction::kToServer && !conn.bound()) {
@@ -427,6 +441,25 @@ uint64_t MessageRouter::Deliver(Connection& conn, Direction direction,
   ServeReaders(conn, direction);
   if (was_empty && !channel.queue().empty()) Notify(conn.Readers(direction));
   return id;
+}
+
+void MessageRouter::MonitorMessage(const Connection& conn, uint16_t type,
+                                   const Message& message,
+                                   uint32_t extra_flags) {
+  if (!monitors_.active()) return;
+  ServerPort* port = tables_.FindPort(conn.port());
+  if (!port) return;
+  MonitorEvent event;
+  event.type = type;
+  event.conn = conn.id().value();
+  event.msg_id = message.id;
+  event.actor = message.sender;
+  // The attribute bits say what the message carries besides its bytes
+  // (a view, a window), as its record does; `length` is its bytes only.
+  event.flags = message.flags | message.attributes.flags() | extra_flags;
+  event.length = static_cast<uint32_t>(message.data.size());
+  monitors_.Publish(port->node(), event,
+                    {message.data.data(), message.data.size()});
 }
 
 void MessageRouter::MadeRoom(Connection& conn, Direction direction,

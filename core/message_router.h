@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "connection.h"
+#include "monitor.h"
 #include "outbox.h"
 #include "requests.h"
 #include "server_port.h"
@@ -21,8 +22,12 @@ namespace lpc {
 
 class MessageRouter {
  public:
-  MessageRouter(Tables& tables, Outbox& outbox, BrokerDelegate& delegate)
-      : tables_(tables), out_(outbox), delegate_(delegate) {}
+  MessageRouter(Tables& tables, Outbox& outbox, BrokerDelegate& delegate,
+                MonitorHub& monitors)
+      : tables_(tables),
+        out_(outbox),
+        delegate_(delegate),
+        monitors_(monitors) {}
 
   // Reads of a server handle and of a connection's direction `direction`.
   void ReadRecords(std::unique_ptr<ReadRequest> read, ServerPort& port);
@@ -111,6 +116,10 @@ class MessageRouter {
   // A reply goes to its waiting call: false if the call has no room for
   // it (EMSGSIZE for the server).
   bool AnswerCall(Connection& conn, Message& reply);
+  // Tells the monitors of a message, send or reply that went out
+  // (lpc.7 "MONITOR").
+  void MonitorMessage(const Connection& conn, uint16_t type,
+                      const Message& message, uint32_t extra_flags = 0);
   // A message of `direction` was read to its end.
   void MadeRoom(Connection& conn, Direction direction, bool had_room);
 
@@ -120,6 +129,7 @@ class MessageRouter {
   Tables& tables_;
   Outbox& out_;
   BrokerDelegate& delegate_;
+  MonitorHub& monitors_;
   bool holding_ = false;
   std::vector<PortId> held_ports_;
   std::vector<std::pair<ConnId, Direction>> held_channels_;

@@ -31,6 +31,10 @@ Namespace::Namespace() {
       Add(kRootIno, ".stats", NodeKind::kStatsFile, 0444, 0, 0).value();
   stats->reserved = true;
   stats_file_ = stats->attr.ino;
+  Node* monitor =
+      Add(kRootIno, ".monitor", NodeKind::kMonitorFile, 0444, 0, 0).value();
+  monitor->reserved = true;
+  monitor_file_ = monitor->attr.ino;
 }
 
 Node* Namespace::Find(NodeId ino) {
@@ -193,6 +197,7 @@ Status Namespace::Unlink(NodeId parent, std::string_view name) {
       return Ok{};
     case NodeKind::kConnectionFile:
     case NodeKind::kStatsFile:
+    case NodeKind::kMonitorFile:
       return Error::kNotPermitted;
   }
   return Error::kNotPermitted;
@@ -236,6 +241,7 @@ Result<Attr> Namespace::SetAttr(NodeId ino, const SetAttrRequest& req) {
       case NodeKind::kDirectory:
         return Error::kIsDirectory;
       case NodeKind::kStatsFile:
+      case NodeKind::kMonitorFile:
         return Error::kNotPermitted;
       case NodeKind::kPort:
       case NodeKind::kConnectionFile:
@@ -271,9 +277,11 @@ Result<Attr> Namespace::SetAcl(NodeId ino, AclKind kind,
                                bool keeps_sgid) {
   Node* node = Find(ino);
   if (!node) return Error::kNotFound;
-  // .conn stays 0555 for everyone and .stats is the daemon's own; the
-  // files in .conn stay private unless their owner says otherwise.
-  if (ino == conn_dir_ || ino == stats_file_) return Error::kNotPermitted;
+  // .conn stays 0555 for everyone, .stats and .monitor are the daemon's own;
+  // the files in .conn stay private unless their owner says otherwise.
+  if (ino == conn_dir_ || ino == stats_file_ || ino == monitor_file_) {
+    return Error::kNotPermitted;
+  }
   std::optional<Acl> acl;
   if (!xattr.empty()) {
     auto decoded = Acl::Decode(xattr);

@@ -1,7 +1,7 @@
 // The name tree of an lpcfs mount: folders, port names, the reserved .conn
-// folder and .stats file, and the name operations on them (lpc.7 "FILES",
-// "PORTS"). Plain data, no locking: the Broker owns one and guards it with
-// its lock.
+// folder and .stats and .monitor files, and the name operations on them (lpc.7
+// "FILES", "PORTS"). Plain data, no locking: the Broker owns one and guards it
+// with its lock.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +25,7 @@ enum class NodeKind : uint8_t {
   kPort,            // a named connection port
   kConnectionFile,  // .conn/ID, the server communication port of one conn
   kStatsFile,       // .stats
+  kMonitorFile,     // .monitor
 };
 
 struct Timestamp {
@@ -51,7 +52,7 @@ struct Node {
   std::map<std::string, NodeId, std::less<>> children;  // folders only
   uint64_t lookups = 0;   // the kernel's references (lookup minus forget)
   bool linked = true;     // still has its name
-  bool reserved = false;  // the root, .conn and .stats
+  bool reserved = false;  // the root, .conn, .stats and .monitor
   // The live port or connection the node is the file of, if any; it keeps
   // the node while it lives.
   PortId port;
@@ -95,6 +96,7 @@ class Namespace {
   Node* root() { return Find(kRootIno); }
   NodeId conn_dir() const { return conn_dir_; }
   NodeId stats_file() const { return stats_file_; }
+  NodeId monitor_file() const { return monitor_file_; }
 
   // The node named `name` in folder `dir`, or an error.
   Result<Node*> Child(NodeId dir, std::string_view name);
@@ -140,7 +142,7 @@ class Namespace {
   // list sets the permission bits it implies and keeps the list only if
   // it says more than they do; `keeps_sgid` false (the caller is not in
   // the file's group and lacks CAP_FSETID) clears the set-group-ID bit,
-  // as posix_acl_update_mode() does. EPERM on .conn and .stats.
+  // as posix_acl_update_mode() does. EPERM on .conn, .stats and .monitor.
   Result<Attr> SetAcl(NodeId ino, AclKind kind,
                       std::span<const std::byte> xattr, bool keeps_sgid);
   // Which lists the node has, for listxattr.
@@ -167,6 +169,7 @@ class Namespace {
   uint64_t folder_moves_ = 0;
   NodeId conn_dir_;
   NodeId stats_file_;
+  NodeId monitor_file_;
   std::unordered_map<NodeId, std::unique_ptr<Node>> nodes_;
 };
 

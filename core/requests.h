@@ -144,6 +144,7 @@ struct WaitSite {
     kReaders,  // readers of one direction of a connection
     kWriters,  // writers waiting for room in one direction
     kCalls,    // calls of a connection waiting for their replies
+    kMonitor,  // readers of one open .monitor (core/monitor.h)
   };
   Place place;
   PortId port;

@@ -47,4 +47,12 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CMAKE_CURRENT_LIST_DIR}/debian/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 
+# Debian policy 12.5: every package carries its copyright file, in the
+# machine-readable format (DEP-5). `cmake --install` installs it too, below
+# share/doc/lpcfs.
+configure_file(${CMAKE_CURRENT_LIST_DIR}/debian/copyright.in
+               ${CMAKE_BINARY_DIR}/dist/copyright @ONLY)
+install(FILES ${CMAKE_BINARY_DIR}/dist/copyright
+        DESTINATION ${CMAKE_INSTALL_DOCDIR})
+
 include(CPack)

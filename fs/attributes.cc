@@ -15,6 +15,7 @@ uint64_t ReportedSize(NodeKind kind) {
       return LPC_STREAM_SIZE;
     case NodeKind::kDirectory:
     case NodeKind::kStatsFile:
+    case NodeKind::kMonitorFile:
       return 0;
   }
   return 0;
@@ -28,6 +29,7 @@ double NameSeconds(NodeKind kind) {
   switch (kind) {
     case NodeKind::kDirectory:
     case NodeKind::kStatsFile:
+    case NodeKind::kMonitorFile:
       return 1.0;
     case NodeKind::kPort:
     case NodeKind::kConnectionFile:

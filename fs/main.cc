@@ -14,6 +14,7 @@
 #include "auto_unmount.h"
 #include "daemon.h"
 #include "log.h"
+#include "lpc.h"
 #include "mount_args.h"
 #include "mount_check.h"
 #include "operations.h"
@@ -34,6 +35,8 @@ struct Options {
   int connect_timeout = -1;
   unsigned reply_window = 0;
   unsigned stats_handles = 0;
+  unsigned monitor_handles = 0;
+  unsigned monitor_queue = 0;
   int spin_us = kSpinUnset;
   char* log_level = nullptr;  // fuse_opt allocates it; freed in ParsedArgs
 };
@@ -52,6 +55,8 @@ const fuse_opt kOptionSpec[] = {
     LPC_OPT("connect_timeout=%d", connect_timeout),
     LPC_OPT("reply_window=%u", reply_window),
     LPC_OPT("stats_handles=%u", stats_handles),
+    LPC_OPT("monitor_handles=%u", monitor_handles),
+    LPC_OPT("monitor_queue=%u", monitor_queue),
     LPC_OPT("spin_us=%d", spin_us),
     LPC_OPT("log_level=%s", log_level),
     FUSE_OPT_END,
@@ -108,6 +113,10 @@ void Usage(const char* prog) {
       "before\n"
       "                           sleeping, 0 = sleep at once (100)\n"
       "    -o stats_handles=N     open .stats files per user (16)\n"
+      "    -o monitor_handles=N   open .monitor files per user (4)\n"
+      "    -o monitor_queue=N     bytes of events queued per open .monitor "
+      "before\n"
+      "                           it loses events, at least 16384 (262144)\n"
       "    -o log_level=LEVEL     error, warning, notice, info or debug "
       "(notice)\n"
       "\n",
@@ -250,6 +259,15 @@ int main(int argc, char* argv[]) {
   if (opts.queue_bytes) limits.queue_bytes = opts.queue_bytes;
   if (opts.backlog) limits.backlog = opts.backlog;
   if (opts.stats_handles) limits.stats_handles = opts.stats_handles;
+  if (opts.monitor_handles) limits.monitor_handles = opts.monitor_handles;
+  if (opts.monitor_queue) limits.monitor_queue = opts.monitor_queue;
+  // One record of the largest size must fit, or a monitor could never
+  // read it (lpc.7 "MONITOR").
+  if (limits.monitor_queue < LPC_MONITOR_RECORD_MAX) {
+    std::fprintf(stderr, "lpcfs: monitor_queue must be at least %d\n",
+                 LPC_MONITOR_RECORD_MAX);
+    return 2;
+  }
   constexpr int kMaxConnectTimeout = 24 * 3600;  // a day: surely a mistake
   if (opts.connect_timeout > kMaxConnectTimeout) {
     std::fprintf(stderr, "lpcfs: connect_timeout is at most %d seconds\n",

@@ -125,9 +125,27 @@ bool HasTimeout(std::span<const std::byte> buffer) {
   return header.timeout_ms != 0;
 }
 
+// LPC_IOC_MONITOR: a monitor's options, answered at once (lpc.7 "MONITOR").
+void MonitorIoctl(fuse_req_t req, fuse_file_info* fi, const void* in_buf,
+                  size_t in_bufsz, size_t out_bufsz) {
+  Guarded(req, [&] {
+    if (in_bufsz != sizeof(lpc_monitor_options) ||
+        out_bufsz != sizeof(lpc_monitor_options)) {
+      return (void)fuse_reply_err(req, EINVAL);
+    }
+    auto options = Daemon::Of(req).broker().SetMonitorOptions(
+        HandleId(fi->fh), {static_cast<const std::byte*>(in_buf), in_bufsz});
+    if (!options) return ReplyError(req, options.error());
+    fuse_reply_ioctl(req, 0, &options.value(), sizeof options.value());
+  });
+}
+
 void Ioctl(fuse_req_t req, fuse_ino_t, unsigned int cmd, void*,
            fuse_file_info* fi, unsigned flags, const void* in_buf,
            size_t in_bufsz, size_t out_bufsz) {
+  if (cmd == LPC_IOC_MONITOR && !(flags & FUSE_IOCTL_DIR)) {
+    return MonitorIoctl(req, fi, in_buf, in_bufsz, out_bufsz);
+  }
   const unsigned nr = _IOC_NR(cmd);
   const size_t size = _IOC_SIZE(cmd);
   bool ours =

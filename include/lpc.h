@@ -5,7 +5,8 @@
  * plain C (C99 and C++), uses fixed-width types only, and every structure is
  * laid out without implicit padding, so any language can read and write the
  * same bytes (Python: struct format "<IIQQIIIIiI" for struct lpc_record,
- * "<IIIIIiIIQQ" for struct lpc_transfer).
+ * "<IIIIIiIIQQ" for struct lpc_transfer, "<IHHQQQIIIIiIII" for struct
+ * lpc_monitor_event).
  * All integers are in the machine's native byte order (little-endian on
  * every platform lpcfs supports). man/lpc.7 describes the same contract in
  * words; change both together.
@@ -31,6 +32,8 @@
  *   /lpc/.windows/ID         a caller's memory window: pread()/pwrite()
  *       reach the client's memory while its call is outstanding
  *       (lpcfs -o memory_windows).
+ *   /lpc/.monitor            read-only: live events of the ports the reader
+ *       may watch, as struct lpc_monitor_event records (lpc.7 "MONITOR").
  *
  * A port's read-only extended attribute LPC_SERVER_XATTR names the process
  * that serves it.
@@ -54,8 +57,9 @@ extern "C" {
  * LPC_MESSAGE_CONTINUED; LPC_PORT_READ_BATCHES. */
 /* 4: messages up to the port's max message (LPC_DEFAULT_MAX_MESSAGE,
  * LPC_MAX_MESSAGE_LIMIT, struct lpc_port_limits); sections, views
- * (LPC_MESSAGE_VIEW) and memory windows (LPC_MESSAGE_WINDOW). */
-#define LPC_PROTOCOL_VERSION 4
+ * (LPC_MESSAGE_VIEW) and memory windows (LPC_MESSAGE_WINDOW).
+ * 5: /.monitor (struct lpc_monitor_event, LPC_IOC_MONITOR). */
+#define LPC_PROTOCOL_VERSION 5
 
 /* Largest short message: messages up to this size are copied through the
  * daemon's queues; longer ones are stored once (lpc.7 "LARGE MESSAGES"). */
@@ -97,6 +101,7 @@ extern "C" {
 #define LPC_SECTIONS_DIR ".sections"
 #define LPC_VIEWS_DIR ".views"
 #define LPC_WINDOWS_DIR ".windows"
+#define LPC_MONITOR_FILE ".monitor"
 
 /*
  * Every record read from or written to a server handle starts with this
@@ -343,6 +348,79 @@ struct lpc_transfer {
 #define LPC_RECORD_SPACE(length) \
   ((sizeof(struct lpc_record) + (size_t)(length) + 7) & ~(size_t)7)
 
+/*
+ * The monitor (lpc.7 "MONITOR"): each open() of /lpc/.monitor (read-only)
+ * gets its own queue of the events that happen from then on to the ports
+ * its opener may watch: every port with CAP_SYS_ADMIN in the opener's
+ * effective set, else the ports whose owner is the opener's fsuid. A read()
+ * returns as many whole records as its buffer holds, each starting at a
+ * multiple of 8 bytes (LPC_MONITOR_SPACE); a buffer too small for the first
+ * fails EMSGSIZE (LPC_MONITOR_RECORD_MAX always suffices). A read waits
+ * for an event unless O_NONBLOCK (EAGAIN); poll() says POLLIN when one is
+ * queued. A queue that is full drops events, never the traffic: the next
+ * record the reader gets after the gap is an LPC_MON_LOST record counting
+ * them.
+ *
+ * Each record is this 64-byte header, then path_length bytes of the port's
+ * path from the mount root ("/a/b", no NUL), then `captured` bytes of the
+ * message's payload (only after LPC_IOC_MONITOR asked for payloads).
+ */
+struct lpc_monitor_event {
+  uint32_t size;        /* bytes of the record: header, path and payload */
+  uint16_t type;        /* enum lpc_monitor_event_type */
+  uint16_t path_length; /* bytes of the path after the header */
+  uint64_t time_ns;     /* CLOCK_REALTIME, nanoseconds since the Epoch */
+  uint64_t conn_id;     /* the connection; 0: refused before it had one */
+  uint64_t msg_id;      /* MESSAGE, REPLY, CANCEL: the client message id */
+  uint32_t pid;         /* the process the event is about (see lpc.7) */
+  uint32_t uid;         /* its filesystem uid */
+  uint32_t gid;         /* its filesystem gid */
+  uint32_t flags;       /* per type, as in lpc_record, and LPC_MONITOR_* */
+  int32_t status;       /* LPC_MON_REJECT: errno the client's open() got */
+  uint32_t length;      /* payload bytes of the message; LPC_MON_LOST: how
+                           many events this monitor lost */
+  uint32_t captured;    /* payload bytes that follow the path (<= length) */
+  uint32_t reserved;    /* zero */
+};
+
+enum lpc_monitor_event_type {
+  LPC_MON_CONNECT = 1,    /* a client's open(): flags LPC_CONNECT_* */
+  LPC_MON_ACCEPT = 2,     /* accepted (LPC_CONNECT_ACCEPTED: automatically) */
+  LPC_MON_REJECT = 3,     /* the request failed with errno `status` */
+  LPC_MON_MESSAGE = 4,    /* client to server: flags LPC_MESSAGE_* */
+  LPC_MON_SEND = 5,       /* server to client, LPC_REC_SEND or .conn/ID */
+  LPC_MON_REPLY = 6,      /* server to client, the reply to msg_id */
+  LPC_MON_CANCEL = 7,     /* the call msg_id ended unanswered: LPC_CANCEL_* */
+  LPC_MON_DISCONNECT = 8, /* one side ended: LPC_DISCONNECT_* */
+  LPC_MON_LOST = 9,       /* `length` events were dropped before this one */
+};
+
+/* flags of LPC_MON_REJECT: the server wrote LPC_REC_REJECT (else the daemon
+ * refused: backlog, quotas, connect_timeout, the port closed). */
+#define LPC_MONITOR_BY_SERVER 0x10000
+/* flags of LPC_MON_REPLY: the call had ended; the reply was dropped. */
+#define LPC_MONITOR_REPLY_DROPPED 0x20000
+/* Any record: the path was longer than LPC_MONITOR_PATH_MAX, cut there. */
+#define LPC_MONITOR_PATH_TRUNCATED 0x40000
+
+/* Longest path and payload a record carries, and so the largest record. */
+#define LPC_MONITOR_PATH_MAX 4096
+#define LPC_MONITOR_CAPTURE_MAX 4096
+#define LPC_MONITOR_RECORD_MAX 16384
+
+/* Bytes a record of `size` bytes takes in a read()'s buffer. */
+#define LPC_MONITOR_SPACE(size) (((size_t)(size) + 7) & ~(size_t)7)
+
+/* The options of one open .monitor, set with LPC_IOC_MONITOR and returned
+ * as they are in effect. They apply to the events that happen afterwards. */
+struct lpc_monitor_options {
+  uint32_t flags;    /* in/out: LPC_MONITOR_PAYLOADS */
+  uint32_t reserved; /* zero (EINVAL otherwise) */
+};
+/* Copy each message's payload (up to LPC_MONITOR_CAPTURE_MAX bytes). */
+#define LPC_MONITOR_PAYLOADS 0x1
+#define LPC_IOC_MONITOR _IOWR(LPC_IOC_MAGIC, 3, struct lpc_monitor_options)
+
 /* Errno values a LPC_REC_REJECT may carry in status (0 means ECONNREFUSED):
  * ECONNREFUSED, EACCES, EPERM, EBUSY, EAGAIN. Anything else is EINVAL. */
 
@@ -361,6 +439,10 @@ static_assert(sizeof(struct lpc_view) == 40, "lpc_view is 40 bytes");
 static_assert(sizeof(struct lpc_window) == 32, "lpc_window is 32 bytes");
 static_assert(sizeof(struct lpc_port_limits) == 8,
               "lpc_port_limits is 8 bytes");
+static_assert(sizeof(struct lpc_monitor_event) == 64,
+              "lpc_monitor_event is 64 bytes");
+static_assert(sizeof(struct lpc_monitor_options) == 8,
+              "lpc_monitor_options is 8 bytes");
 #else
 _Static_assert(sizeof(struct lpc_record) == 48, "lpc_record is 48 bytes");
 _Static_assert(sizeof(struct lpc_connect_info) == 24,
@@ -372,6 +454,10 @@ _Static_assert(sizeof(struct lpc_view) == 40, "lpc_view is 40 bytes");
 _Static_assert(sizeof(struct lpc_window) == 32, "lpc_window is 32 bytes");
 _Static_assert(sizeof(struct lpc_port_limits) == 8,
                "lpc_port_limits is 8 bytes");
+_Static_assert(sizeof(struct lpc_monitor_event) == 64,
+               "lpc_monitor_event is 64 bytes");
+_Static_assert(sizeof(struct lpc_monitor_options) == 8,
+               "lpc_monitor_options is 8 bytes");
 #endif
 
 #endif /* LPC_H */

@@ -13,5 +13,6 @@ int RunWait(std::vector<std::string> args);
 int RunLs(std::vector<std::string> args);
 int RunStat(std::vector<std::string> args);
 int RunTop(std::vector<std::string> args);
+int RunMonitor(std::vector<std::string> args);
 
 }  // namespace lpc::shell

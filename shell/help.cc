@@ -22,6 +22,7 @@ Commands:
   ls      list the ports of an lpcfs mount
   stat    show a port's owner, mode, counters and connections
   top     show the ports' traffic, refreshed every few seconds
+  monitor print the ports' events as they happen (connects, messages...)
   help    show the help of a command (same as lpc COMMAND --help)
 
 Options of every command:
@@ -275,6 +276,48 @@ Exit status: 0 after N frames, 1 MOUNT/.stats cannot be read or output
 failed, 2 usage error.
 )TXT";
 
+constexpr std::string_view kMonitorUsage =
+    "usage: lpc monitor [--mount DIR] [--json] [--payload text|hex] "
+    "[--count N] [PORT...]";
+
+constexpr std::string_view kMonitorHelp =
+    R"TXT(usage: lpc monitor [--mount DIR] [--json] [--payload text|hex] [--count N] [PORT...]
+
+Prints the events of the ports as they happen, one line each, read from
+MOUNT/.monitor (lpc(7) "MONITOR"):
+  TIME EVENT PORT conn=ID [msg=ID] [len=N] pid=P uid=U gid=G [error=ENAME
+       by=server|daemon] [flags=WORDS] [payload=...]
+TIME is the local time of day (HH:MM:SS.microseconds); EVENT is connect,
+accept, reject, message (client to server), send or reply (server to
+client), cancel (a call ended unanswered) or disconnect (one side ended);
+PORT the port's full path; pid, uid and gid the process the event is
+about: the client for connect, accept, reject, cancel and its own
+disconnect, the writer for messages, sends and replies, the port's server
+for the server's disconnect. A reject has conn=0 when the daemon refused
+the request before it became a connection. When the monitor could not keep
+up, the daemon drops events for it (never slowing the ports) and a line
+  TIME lost N events
+stands where they are missing.
+
+Without CAP_SYS_ADMIN you see only the ports you own; root sees every port.
+"lpc: monitoring MOUNT/.monitor" on stderr says the monitor is open: the
+events from then on are shown. Stop it with Ctrl-C.
+
+PORT...            show only these ports, or the ports below these folders
+                   (relative to the mount unless they start with '/')
+
+Options:
+  -m, --mount DIR    the lpcfs mount (default $LPC_MOUNT, else /lpc)
+      --json         one JSON object per line instead (lpc(1) "JSON OUTPUT")
+  -p, --payload FMT  also show each message's payload, as text (C escapes)
+                     or hex; only the first 4096 bytes ("..." when cut)
+  -c, --count N      exit after N events (lost lines not counted)
+  -h, --help         show this help
+
+Exit status: 0 after N events, Ctrl-C or when the reader of the output has
+gone, 1 MOUNT/.monitor cannot be opened or read, 2 usage error.
+)TXT";
+
 }  // namespace
 
 std::string_view UsageLine(std::string_view command) {
@@ -284,6 +327,7 @@ std::string_view UsageLine(std::string_view command) {
   if (command == "ls") return kLsUsage;
   if (command == "stat") return kStatUsage;
   if (command == "top") return kTopCommandUsage;
+  if (command == "monitor") return kMonitorUsage;
   return kTopUsage;
 }
 
@@ -294,6 +338,7 @@ std::string_view HelpText(std::string_view command) {
   if (command == "ls") return kLsHelp;
   if (command == "stat") return kStatHelp;
   if (command == "top") return kTopCommandHelp;
+  if (command == "monitor") return kMonitorHelp;
   return kTopHelp;
 }
 

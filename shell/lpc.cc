@@ -1,6 +1,6 @@
 // lpc: the shell's way to lpcfs ports. `lpc serve` runs a command per
 // connection, `lpc call` is a client, `lpc wait` waits for a server,
-// `lpc ls`, `lpc stat` and `lpc top` read .stats.
+// `lpc ls`, `lpc stat` and `lpc top` read .stats, `lpc monitor` .monitor.
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
     if (args.size() > 1) ArgReader("help", args).Fail("too many arguments");
     if (!args.empty() && args[0] != "serve" && args[0] != "call" &&
         args[0] != "wait" && args[0] != "ls" && args[0] != "stat" &&
-        args[0] != "top") {
+        args[0] != "top" && args[0] != "monitor") {
       ArgReader("help", args).Fail("unknown command '" + args[0] + "'");
     }
     return PrintHelp(args.empty() ? "" : args[0]);
@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   if (command == "ls") run = RunLs;
   if (command == "stat") run = RunStat;
   if (command == "top") run = RunTop;
+  if (command == "monitor") run = RunMonitor;
   if (run == nullptr) {
     std::fprintf(stderr, "lpc: unknown command '%s'\n%s\nTry 'lpc --help'.\n",
                  command.c_str(), std::string(UsageLine("")).c_str());

@@ -41,7 +41,7 @@ check_eq "lpc -h is lpc --help" "0|$top_help" "$rc|$out"
 run "$LPC" help
 check_eq "lpc help is lpc --help" "0|$top_help" "$rc|$out"
 
-for cmd in serve call wait ls stat top; do
+for cmd in serve call wait ls stat top monitor; do
   run "$LPC" "$cmd" --help
   check_eq "lpc $cmd --help: status, no stderr" "0|" "$rc|$err"
   check_eq "lpc $cmd --help: starts with its usage" "usage: lpc $cmd" \
@@ -112,6 +112,14 @@ usage_error "call: unknown server user" \
   "lpc: call: unknown user 'no-such-user-x'" \
   "$LPC" call --server-user no-such-user-x port
 usage_error "ls with an operand" "lpc: ls: unexpected argument 'x'" "$LPC" ls x
+usage_error "monitor: bad payload format" \
+  "lpc: monitor: invalid payload format 'raw' (text or hex)" \
+  "$LPC" monitor --payload raw
+usage_error "monitor: bad count" "lpc: monitor: invalid count '0'" \
+  "$LPC" monitor --count 0
+usage_error "monitor: a PORT outside the mount" \
+  "lpc: monitor: '/elsewhere/x' is not below the mount /lpc" \
+  "$LPC" monitor --mount /lpc /elsewhere/x
 run "$LPC" call --frob port
 check_eq "usage errors print the usage line and a hint" \
   "usage: lpc call [--mount DIR] [--timeout SEC] [--server-user USER] [--lines | --eof] PORT [MESSAGE...]

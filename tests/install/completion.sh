@@ -38,10 +38,10 @@ want=$("$LPC" --help | sed -n '/^Commands:/,/^$/p' | awk 'NR > 1 && NF {print $1
        printf '%s\n' -h --help --version)
 check_eq "lpc <TAB>: the commands of lpc --help" "$(sort <<<"$want")" \
   "$(complete_line lpc '')"
-check_eq "lpc help <TAB>" "$(printf '%s\n' call ls serve stat top wait)" \
+check_eq "lpc help <TAB>" "$(printf '%s\n' call ls monitor serve stat top wait)" \
   "$(complete_line lpc help '')"
 
-for command in serve call wait ls stat top; do
+for command in serve call wait ls stat top monitor; do
   check_eq "lpc $command -<TAB>: the options of lpc $command --help" \
     "$("$LPC" "$command" --help | help_options)" \
     "$(complete_line lpc "$command" -)"
@@ -69,6 +69,14 @@ check_eq "lpc call echo <TAB>: messages, nothing to offer" "" \
   "$(complete_line lpc call echo '')"
 check_eq "lpc stat u<TAB>" "upper" "$(complete_line lpc stat u)"
 check_eq "lpc ls <TAB>: no operand" "" "$(complete_line lpc ls '')"
+check_eq "lpc monitor <TAB>: ports and folders" \
+  "$(printf '%s\n' echo svc/ upper)" "$(complete_line lpc monitor '')"
+check_eq "lpc monitor echo <TAB>: more ports" \
+  "$(printf '%s\n' echo svc/ upper)" "$(complete_line lpc monitor echo '')"
+check_eq "lpc monitor --payload <TAB>: the formats" "$(printf '%s\n' hex text)" \
+  "$(complete_line lpc monitor --payload '')"
+check_eq "lpc monitor -c 5 --json <TAB>" "$(printf '%s\n' echo svc/ upper)" \
+  "$(complete_line lpc monitor -c 5 --json '')"
 check_eq "lpc stat --mount DIR <TAB>: that mount" "$(printf '%s\n' elsewhere/ port)" \
   "$(complete_line lpc stat --mount "$TMP/other" '')"
 check_eq "lpc call -m DIR <TAB>" "$(printf '%s\n' elsewhere/ port)" \

@@ -40,9 +40,10 @@ check_eq "the installed files" "./usr/bin/lpc
 ./usr/include/lpc.h
 ./usr/lib/systemd/system/lpcfs.service
 ./usr/share/bash-completion/completions/lpc
-./usr/share/man/man1/lpc.1
-./usr/share/man/man7/lpc.7
-./usr/share/man/man8/lpcfs.8
+./usr/share/doc/lpcfs/copyright
+./usr/share/man/man1/lpc.1.gz
+./usr/share/man/man7/lpc.7.gz
+./usr/share/man/man8/lpcfs.8.gz
 ./usr/share/pkgconfig/lpc.pc" \
   "$(dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {print $6}' | sort)"
 check_eq "owned by root" "" \
@@ -57,6 +58,35 @@ check_eq "lpcfs.service: ExecStart=/usr/bin/lpcfs" "ExecStart=/usr/bin/lpcfs -f 
   "$(grep '^ExecStart=' "$out/root/usr/lib/systemd/system/lpcfs.service")"
 "$out/root/usr/bin/lpc" --version >/dev/null
 check_eq "the packaged lpc runs" 0 $?
+
+# Debian policy 12.5: the copyright file, machine-readable (DEP-5).
+copyright=$out/root/usr/share/doc/lpcfs/copyright
+check_eq "copyright: the DEP-5 format line" \
+  "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/" \
+  "$(head -n 1 "$copyright")"
+check_eq "copyright: names the package and a Files: * paragraph" "1|1|1" \
+  "$(grep -c '^Upstream-Name: lpcfs$' "$copyright")|$(grep -c '^Files: \*$' "$copyright")|$(grep -c '^License: ' "$copyright")"
+check_eq "copyright: the contact is the package's maintainer" \
+  "Upstream-Contact: $(dpkg-deb -f "$deb" Maintainer)" \
+  "$(grep '^Upstream-Contact: ' "$copyright")"
+
+# Debian policy 12.1: man pages compressed with gzip -9n (no name, no
+# time stamp: the same page, the same bytes), and each is the page of
+# the source tree.
+src=$(cd "$(dirname "$0")/../../man" && pwd)
+for page in man1/lpc.1 man7/lpc.7 man8/lpcfs.8; do
+  gz=$out/root/usr/share/man/$page.gz
+  check_eq "$page.gz is the source page" 0 \
+    "$(gzip -dc "$gz" | cmp -s - "$src/${page#*/}"; echo $?)"
+  # The header's FLG byte (no FNAME) and MTIME (zero), RFC 1952.
+  check_eq "$page.gz: no name, no time stamp" "00 00 00 00 00" \
+    "$(od -A n -t x1 -j 3 -N 5 "$gz" | sed 's/^ *//')"
+  check_eq "$page.gz: compressed with -9 (XFL 2)" "02" \
+    "$(od -A n -t x1 -j 8 -N 1 "$gz" | sed 's/^ *//')"
+done
+check_eq "man finds the packaged lpc(1)" \
+  "$out/root/usr/share/man/man1/lpc.1.gz" \
+  "$(man -M "$out/root/usr/share/man" -w 1 lpc)"
 
 mkdir "$out/control"
 dpkg-deb -e "$deb" "$out/control"

@@ -19,9 +19,10 @@ bin/lpcfs
 include/lpc.h
 lib/systemd/system/lpcfs.service
 share/bash-completion/completions/lpc
-share/man/man1/lpc.1
-share/man/man7/lpc.7
-share/man/man8/lpcfs.8
+share/doc/lpcfs/copyright
+share/man/man1/lpc.1.gz
+share/man/man7/lpc.7.gz
+share/man/man8/lpcfs.8.gz
 share/pkgconfig/lpc.pc"
 check_eq "the files installed" "$want" \
   "$(cd "$prefix" && find . -type f | sed 's|^\./||' | sort)"
@@ -41,7 +42,7 @@ check_eq "a client builds with the pkg-config flags" 0 $?
 for page in "1 lpc" "7 lpc" "8 lpcfs"; do
   set -- $page
   check_eq "man -M PREFIX/share/man $1 $2" \
-    "$prefix/share/man/man$1/$2.$1" "$(man -M "$prefix/share/man" -w "$1" "$2")"
+    "$prefix/share/man/man$1/$2.$1.gz" "$(man -M "$prefix/share/man" -w "$1" "$2")"
 done
 man -M "$prefix/share/man" lpc 2>/dev/null | grep -q "use lpcfs ports from the shell"
 check_eq "man -M PREFIX/share/man lpc shows lpc(1)" 0 $?

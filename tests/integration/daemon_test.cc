@@ -159,7 +159,9 @@ TEST_F(CommandLineTest, UnknownUserIsAUsageErrorAndNothingIsMounted) {
 TEST_F(CommandLineTest, VersionAndHelpExitZero) {
   std::string out;
   EXPECT_EQ(0, Run({"--version"}, false, &out));
-  EXPECT_NE(std::string::npos, out.find("protocol 4")) << out;
+  EXPECT_NE(std::string::npos,
+            out.find("protocol " + std::to_string(LPC_PROTOCOL_VERSION)))
+      << out;
   EXPECT_EQ(0, Run({"--help"}, false, &out));
   EXPECT_NE(std::string::npos, out.find("queue_messages")) << out;
   EXPECT_NE(std::string::npos, out.find("-o user=NAME")) << out;
