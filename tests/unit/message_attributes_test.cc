@@ -43,8 +43,7 @@ Bytes ClientRecord(const MessageAttributes& a, const std::string& message) {
   std::memcpy(out.data(), &h, sizeof h);
   a.AppendTo(out);
   out.resize(sizeof h + h.length);
-  std::memcpy(out.data() + sizeof h + a.size(), message.data(),
-              message.size());
+  std::memcpy(out.data() + sizeof h + a.size(), message.data(), message.size());
   return out;
 }
 
