@@ -59,7 +59,8 @@ afresh for every measurement of every round.
   --only LIST               comma-separated subset of: uds, pipe, mq, lpcfs,
                             lpcfs-bound, rtt-call (adds uds), statfs,
                             oneway-batch, conc256, connect-uds,
-                            connect-lpcfs, connect-lpcfs-auto, idle10k
+                            connect-lpcfs, connect-lpcfs-auto, idle10k,
+                            large
   --oneway-messages N       one-way messages per transport, over all
                             rounds (default 200000)
   --batch N                 messages per LPC_IOC_TRANSFER in oneway-batch,
@@ -71,6 +72,8 @@ afresh for every measurement of every round.
                             10000)
   --daemon-pid PID          with --mount: the lpcfs process, whose memory
                             idle10k reads (else idle10k is skipped)
+  --large-duration MS       large: timed milliseconds per row and round, after
+                            a tenth of that as warm-up (default 300)
   --timeout SECONDS         per measurement (default 120)
   -- LPCFS_OPTIONS...       passed to the lpcfs it starts (e.g. -o backlog=8),
                             after the quota options lpc-bench gives it so
@@ -84,7 +87,7 @@ const std::vector<std::string> kAllGroups = {
     "lpcfs",       "lpcfs-bound",   "rtt-call",
     "statfs",      "oneway-batch",  "conc256",
     "connect-uds", "connect-lpcfs", "connect-lpcfs-auto",
-    "idle10k"};
+    "idle10k",     "large"};
 
 // Groups whose ratios need another group's figure: --only adds it.
 const std::map<std::string, std::string> kPeerGroup = {{"rtt-call", "uds"}};
@@ -108,7 +111,8 @@ const std::set<std::string> kValueOptions = {"--mount",
                                              "--clients",
                                              "--load-duration",
                                              "--idle-connections",
-                                             "--daemon-pid"};
+                                             "--daemon-pid",
+                                             "--large-duration"};
 
 struct Options {
   Config cfg;  // iterations and connect_iterations: totals over all rounds
@@ -210,6 +214,9 @@ Options ParseOptions(int argc, char** argv) {
     } else if (a == "--load-duration") {
       o.cfg.load_duration =
           std::chrono::milliseconds(ParseCount(a, value, 1, 3'600'000));
+    } else if (a == "--large-duration") {
+      o.cfg.large_duration =
+          std::chrono::milliseconds(ParseCount(a, value, 1, 3'600'000));
     } else if (a == "--daemon-pid") {
       o.cfg.daemon_pid = pid_t(ParseCount(a, value, 1, 1 << 22));
     } else if (a == "--idle-connections") {
@@ -307,6 +314,11 @@ struct Figure {
   // rate divided by the baseline's rate.
   std::string rate_name, rate_unit, rate_ratio_name;
   std::string spread_name;  // RESULT name of this figure's p99/p50
+  // More p50 ratios: {baseline figure, RESULT name}.
+  std::vector<std::pair<std::string, std::string>> more_ratios;
+  // Bytes a sample moves, both ways together: its RESULT <name>_mib_per_s
+  // is these bytes over the mean sample time.
+  size_t bytes_per_sample = 0;
   // Value figures: RESULT name and unit.
   std::string value_name, value_unit;
 
@@ -522,6 +534,36 @@ std::vector<Step> MakeSteps(const Config& cfg) {
             "uds_close_call", "")},
        [two](const Config& c) { return two(ConnectLpcfs(c, true)); },
        true});
+  // Large messages (issue 8), each size's socket rows before its lpcfs row
+  // so that the table reads top down. No goal: the issue names none.
+  for (size_t size : {size_t(4096), size_t(65536), kLargeMaxSize}) {
+    std::string k = std::to_string(size / 1024);
+    std::string kib = k + " KiB";
+    std::string name = "large_rtt_" + k + "k";
+    std::string seq = "seqpacket_" + name, stream = "stream_" + name;
+    auto large = [size](std::vector<uint64_t> (*f)(const Config&, size_t)) {
+      return [f, size](const Config& c) {
+        return Outcomes{{f(c, size), {}, {}}};
+      };
+    };
+    auto sized = [size](Figure f) {
+      f.bytes_per_sample = 2 * size;
+      return f;
+    };
+    steps.push_back({"large",
+                     {sized(fig(seq, "unix seqpacket " + kib + " round trip",
+                                seq.c_str(), ""))},
+                     large(RttLargeSeqpacket)});
+    steps.push_back({"large",
+                     {sized(fig(stream, "unix stream " + kib + " round trip",
+                                seq.c_str(), ""))},
+                     large(RttLargeStream)});
+    Figure lpc =
+        sized(fig(name, "lpcfs " + kib + " round trip (write, read)",
+                  seq.c_str(), (name + "_ratio_vs_seqpacket").c_str()));
+    lpc.more_ratios.push_back({stream, name + "_ratio_vs_stream"});
+    steps.push_back({"large", {lpc}, large(RttLargeLpcfs), true});
+  }
   return steps;
 }
 
@@ -545,6 +587,13 @@ const Goal kGoals[] = {
      "auto-accept connect p50 / socket's"},
     {"idle_rss_kb_per_conn", true, 4.0, "daemon KiB per idle connection"},
 };
+
+// A large-message figure's bytes per second over its mean round trip, in
+// MiB: what a client moving one message each way at a time achieves.
+double MibPerSecond(const Figure& f) {
+  return double(f.bytes_per_sample) / (f.summary->mean * 1e-6) /
+         double(1 << 20);
+}
 
 void PrintReport(const std::vector<Figure>& figures) {
   std::map<std::string, const Figure*> by_name;
@@ -599,6 +648,20 @@ void PrintReport(const std::vector<Figure>& figures) {
     }
     std::printf("\n");
   }
+  bool any_bandwidth = false;
+  for (auto& f : figures) {
+    if (!f.summary || f.bytes_per_sample == 0) continue;
+    if (!any_bandwidth) {
+      std::printf("\n%-36s %12s %9s\n", "bytes moved (both ways, mean)",
+                  "MiB/s", "/base");
+      any_bandwidth = true;
+    }
+    std::printf("%-36s %12.0f", f.label.c_str(), MibPerSecond(f));
+    if (const Figure* b = figure_of(f.baseline); b && b->summary) {
+      std::printf(" %8.2fx", MibPerSecond(f) / MibPerSecond(*b));
+    }
+    std::printf("\n");
+  }
   for (auto& f : figures) {
     if (f.value) {
       std::printf("\n%-36s %8.2f %s\n", f.label.c_str(), *f.value,
@@ -622,6 +685,9 @@ void PrintReport(const std::vector<Figure>& figures) {
     }
     if (f.rate) result(f.rate_name, *f.rate, 0);
     if (f.value) result(f.value_name, *f.value, 2);
+    if (f.summary && f.bytes_per_sample > 0) {
+      result(f.name + "_mib_per_s", MibPerSecond(f), 0);
+    }
   }
   for (auto& f : figures) {
     if (f.summary && !f.ratio_name.empty()) {
@@ -633,6 +699,10 @@ void PrintReport(const std::vector<Figure>& figures) {
       if (const Figure* b = figure_of(f.baseline); b && b->rate) {
         result(f.rate_ratio_name, *f.rate / *b->rate, 2);
       }
+    }
+    for (auto& [base, ratio] : f.more_ratios) {
+      const Summary* b = summary_of(base);
+      if (f.summary && b) result(ratio, f.summary->p50 / b->p50, 2);
     }
     if (f.summary && !f.spread_name.empty()) {
       result(f.spread_name, f.summary->p99 / f.summary->p50, 2);
@@ -693,6 +763,13 @@ int Run(const Options& o) {
       cfg.message_size, cfg.iterations, cfg.connect_iterations, o.rounds,
       o.warmup.value_or(rt_round / 10),
       o.connect_warmup.value_or(cc_round / 10));
+  if (wants("large")) {
+    std::printf(
+        "large messages: 4, 64 and %zu KiB round trips, %lld ms timed per "
+        "row and round after %lld ms warm-up\n",
+        kLargeMaxSize / 1024, (long long)cfg.large_duration.count(),
+        (long long)cfg.large_duration.count() / 10);
+  }
   std::printf("machine: Linux %s, %ld CPUs online, load average %s\n",
               u.release, ::sysconf(_SC_NPROCESSORS_ONLN),
               FirstLineOf("/proc/loadavg").c_str());
