@@ -558,9 +558,8 @@ std::vector<Step> MakeSteps(const Config& cfg) {
                      {sized(fig(stream, "unix stream " + kib + " round trip",
                                 seq.c_str(), ""))},
                      large(RttLargeStream)});
-    Figure lpc =
-        sized(fig(name, "lpcfs " + kib + " round trip (write, read)",
-                  seq.c_str(), (name + "_ratio_vs_seqpacket").c_str()));
+    Figure lpc = sized(fig(name, "lpcfs " + kib + " round trip", seq.c_str(),
+                           (name + "_ratio_vs_seqpacket").c_str()));
     lpc.more_ratios.push_back({stream, name + "_ratio_vs_stream"});
     steps.push_back({"large", {lpc}, large(RttLargeLpcfs), true});
   }
