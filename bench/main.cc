@@ -60,7 +60,8 @@ afresh for every measurement of every round.
                             lpcfs-bound, rtt-call (adds uds), statfs,
                             oneway-batch, conc256, connect-uds,
                             connect-lpcfs, connect-lpcfs-auto, idle10k,
-                            large
+                            large-4k, large-64k, large-1000k; large means
+                            all three
   --oneway-messages N       one-way messages per transport, over all
                             rounds (default 200000)
   --batch N                 messages per LPC_IOC_TRANSFER in oneway-batch,
@@ -87,7 +88,12 @@ const std::vector<std::string> kAllGroups = {
     "lpcfs",       "lpcfs-bound",   "rtt-call",
     "statfs",      "oneway-batch",  "conc256",
     "connect-uds", "connect-lpcfs", "connect-lpcfs-auto",
-    "idle10k",     "large"};
+    "idle10k",     "large-4k",      "large-64k",
+    "large-1000k"};
+
+// Names --only takes for several groups.
+const std::map<std::string, std::vector<std::string>> kGroupAliases = {
+    {"large", {"large-4k", "large-64k", "large-1000k"}}};
 
 // Groups whose ratios need another group's figure: --only adds it.
 const std::map<std::string, std::string> kPeerGroup = {{"rtt-call", "uds"}};
@@ -223,6 +229,10 @@ Options ParseOptions(int argc, char** argv) {
       o.cfg.idle_connections = ParseCount(a, value, 1, 1'000'000);
     } else if (a == "--only") {
       for (auto& g : Split(value, ',')) {
+        if (auto alias = kGroupAliases.find(g); alias != kGroupAliases.end()) {
+          o.only.insert(alias->second.begin(), alias->second.end());
+          continue;
+        }
         if (std::find(kAllGroups.begin(), kAllGroups.end(), g) ==
             kAllGroups.end()) {
           UsageError("unknown measurement '" + g + "' in --only");
@@ -354,7 +364,7 @@ struct Figure {
 // One measurement: a group name for --only, the figures it fills, and the
 // function that returns one outcome per figure.
 struct Step {
-  const char* group;
+  std::string group;
   std::vector<Figure> figures;
   std::function<std::vector<Outcome>(const Config&)> measure;
   bool lpcfs = false;  // needs a mount
@@ -541,6 +551,7 @@ std::vector<Step> MakeSteps(const Config& cfg) {
     std::string kib = k + " KiB";
     std::string name = "large_rtt_" + k + "k";
     std::string seq = "seqpacket_" + name, stream = "stream_" + name;
+    std::string group = "large-" + k + "k";
     auto large = [size](std::vector<uint64_t> (*f)(const Config&, size_t)) {
       return [f, size](const Config& c) {
         return Outcomes{{f(c, size), {}, {}}};
@@ -550,18 +561,18 @@ std::vector<Step> MakeSteps(const Config& cfg) {
       f.bytes_per_sample = 2 * size;
       return f;
     };
-    steps.push_back({"large",
+    steps.push_back({group,
                      {sized(fig(seq, "unix seqpacket " + kib + " round trip",
                                 seq.c_str(), ""))},
                      large(RttLargeSeqpacket)});
-    steps.push_back({"large",
+    steps.push_back({group,
                      {sized(fig(stream, "unix stream " + kib + " round trip",
                                 seq.c_str(), ""))},
                      large(RttLargeStream)});
     Figure lpc = sized(fig(name, "lpcfs " + kib + " round trip", seq.c_str(),
                            (name + "_ratio_vs_seqpacket").c_str()));
     lpc.more_ratios.push_back({stream, name + "_ratio_vs_stream"});
-    steps.push_back({"large", {lpc}, large(RttLargeLpcfs), true});
+    steps.push_back({group, {lpc}, large(RttLargeLpcfs), true});
   }
   return steps;
 }
@@ -762,7 +773,7 @@ int Run(const Options& o) {
       cfg.message_size, cfg.iterations, cfg.connect_iterations, o.rounds,
       o.warmup.value_or(rt_round / 10),
       o.connect_warmup.value_or(cc_round / 10));
-  if (wants("large")) {
+  if (wants("large-4k") || wants("large-64k") || wants("large-1000k")) {
     std::printf(
         "large messages: 4, 64 and %zu KiB round trips, %lld ms timed per "
         "row and round after %lld ms warm-up\n",
@@ -812,7 +823,7 @@ int Run(const Options& o) {
     auto t0 = Clock::now();
     for (auto& step : steps) {
       if (!wants(step.group) || step.dead || (step.once && r > 0)) continue;
-      std::printf(" %s", step.group);
+      std::printf(" %s", step.group.c_str());
       std::fflush(stdout);
       try {
         auto outcomes = step.measure(rc);
@@ -827,7 +838,8 @@ int Run(const Options& o) {
       } catch (const std::exception& e) {
         std::printf("(FAILED)\n");
         std::fflush(stdout);
-        std::fprintf(stderr, "lpc-bench: %s: %s\n", step.group, e.what());
+        std::fprintf(stderr, "lpc-bench: %s: %s\n", step.group.c_str(),
+                     e.what());
         for (auto& f : step.figures)
           f.problem = "FAILED: " + std::string(e.what());
         step.dead = true;
@@ -835,7 +847,7 @@ int Run(const Options& o) {
       }
       if (own && !own->DaemonAlive()) {
         std::fprintf(stderr, "\nlpc-bench: lpcfs exited during %s\n",
-                     step.group);
+                     step.group.c_str());
         failed = true;
       }
     }
