@@ -773,11 +773,16 @@ int Run(const Options& o) {
       cfg.message_size, cfg.iterations, cfg.connect_iterations, o.rounds,
       o.warmup.value_or(rt_round / 10),
       o.connect_warmup.value_or(cc_round / 10));
-  if (wants("large-4k") || wants("large-64k") || wants("large-1000k")) {
+  std::string large_sizes;
+  for (const char* k : {"4", "64", "1000"}) {
+    if (!wants("large-" + std::string(k) + "k")) continue;
+    large_sizes += (large_sizes.empty() ? "" : ", ") + std::string(k) + " KiB";
+  }
+  if (!large_sizes.empty()) {
     std::printf(
-        "large messages: 4, 64 and %zu KiB round trips, %lld ms timed per "
-        "row and round after %lld ms warm-up\n",
-        kLargeMaxSize / 1024, (long long)cfg.large_duration.count(),
+        "large messages: %s round trips, %lld ms timed per row and round "
+        "after %lld ms warm-up\n",
+        large_sizes.c_str(), (long long)cfg.large_duration.count(),
         (long long)cfg.large_duration.count() / 10);
   }
   std::printf("machine: Linux %s, %ld CPUs online, load average %s\n",
