@@ -31,6 +31,9 @@ struct Config {
   size_t batch = 32;                // messages per LPC_IOC_TRANSFER batch
   size_t idle_connections = 10000;  // idle10k
   pid_t daemon_pid = -1;            // the lpcfs process, if known
+  // Large-message round trips: timed milliseconds per row and round (the
+  // count of round trips follows from it, as it varies 100x with size).
+  std::chrono::milliseconds large_duration{300};
 };
 
 // Thrown when a transport is not available on this machine (e.g. no POSIX
@@ -130,5 +133,33 @@ struct IdleFootprint {
   double rss_after_kib = 0;
 };
 IdleFootprint IdleLpcfsConnections(const Config& cfg);
+
+// ---------------------------------------------------------------------------
+// Large messages (issue 8): round trips of `size` bytes each way.
+
+// The largest size the large rows measure: 1000 KiB, the largest round
+// number of KiB under LPC_MAX_MESSAGE_LIMIT (1016 KiB), which is what one
+// FUSE request carries with a record header from any buffer.
+constexpr size_t kLargeMaxSize = 1000 * 1024;
+
+// Each runs for cfg.large_duration after a tenth of it as warm-up; before
+// that one checked round trip: the server compares every byte of the
+// request with the pattern the client sent and answers with another
+// pattern, which the client compares too. The timed ones are echoes whose
+// length and first, middle and last bytes the client checks.
+//
+// lpcfs: the client write()s the message to its port and read()s the
+// reply; the server, whose port allows exactly `size`-byte messages
+// (lpc_port_limits), read()s each LPC_REC_MESSAGE record from its server
+// handle into a buffer of sizeof(lpc_record) + size and write()s the
+// LPC_REC_REPLY record from the same buffer.
+std::vector<uint64_t> RttLargeLpcfs(const Config& cfg, size_t size);
+// Unix SOCK_SEQPACKET socketpair: one send() and one recv() each way, with
+// SO_SNDBUF raised so that one datagram holds the message (Unavailable if
+// net.core.wmem_max and the lack of CAP_NET_ADMIN forbid it).
+std::vector<uint64_t> RttLargeSeqpacket(const Config& cfg, size_t size);
+// Unix SOCK_STREAM socketpair at its default buffer sizes: write() and
+// read() in loops until all `size` bytes are through, each way.
+std::vector<uint64_t> RttLargeStream(const Config& cfg, size_t size);
 
 }  // namespace lpcbench

@@ -59,7 +59,9 @@ afresh for every measurement of every round.
   --only LIST               comma-separated subset of: uds, pipe, mq, lpcfs,
                             lpcfs-bound, rtt-call (adds uds), statfs,
                             oneway-batch, conc256, connect-uds,
-                            connect-lpcfs, connect-lpcfs-auto, idle10k
+                            connect-lpcfs, connect-lpcfs-auto, idle10k,
+                            large-4k, large-64k, large-1000k; large means
+                            all three
   --oneway-messages N       one-way messages per transport, over all
                             rounds (default 200000)
   --batch N                 messages per LPC_IOC_TRANSFER in oneway-batch,
@@ -71,6 +73,8 @@ afresh for every measurement of every round.
                             10000)
   --daemon-pid PID          with --mount: the lpcfs process, whose memory
                             idle10k reads (else idle10k is skipped)
+  --large-duration MS       large: timed milliseconds per row and round, after
+                            a tenth of that as warm-up (default 300)
   --timeout SECONDS         per measurement (default 120)
   -- LPCFS_OPTIONS...       passed to the lpcfs it starts (e.g. -o backlog=8),
                             after the quota options lpc-bench gives it so
@@ -84,7 +88,12 @@ const std::vector<std::string> kAllGroups = {
     "lpcfs",       "lpcfs-bound",   "rtt-call",
     "statfs",      "oneway-batch",  "conc256",
     "connect-uds", "connect-lpcfs", "connect-lpcfs-auto",
-    "idle10k"};
+    "idle10k",     "large-4k",      "large-64k",
+    "large-1000k"};
+
+// Names --only takes for several groups.
+const std::map<std::string, std::vector<std::string>> kGroupAliases = {
+    {"large", {"large-4k", "large-64k", "large-1000k"}}};
 
 // Groups whose ratios need another group's figure: --only adds it.
 const std::map<std::string, std::string> kPeerGroup = {{"rtt-call", "uds"}};
@@ -108,7 +117,8 @@ const std::set<std::string> kValueOptions = {"--mount",
                                              "--clients",
                                              "--load-duration",
                                              "--idle-connections",
-                                             "--daemon-pid"};
+                                             "--daemon-pid",
+                                             "--large-duration"};
 
 struct Options {
   Config cfg;  // iterations and connect_iterations: totals over all rounds
@@ -210,12 +220,19 @@ Options ParseOptions(int argc, char** argv) {
     } else if (a == "--load-duration") {
       o.cfg.load_duration =
           std::chrono::milliseconds(ParseCount(a, value, 1, 3'600'000));
+    } else if (a == "--large-duration") {
+      o.cfg.large_duration =
+          std::chrono::milliseconds(ParseCount(a, value, 1, 3'600'000));
     } else if (a == "--daemon-pid") {
       o.cfg.daemon_pid = pid_t(ParseCount(a, value, 1, 1 << 22));
     } else if (a == "--idle-connections") {
       o.cfg.idle_connections = ParseCount(a, value, 1, 1'000'000);
     } else if (a == "--only") {
       for (auto& g : Split(value, ',')) {
+        if (auto alias = kGroupAliases.find(g); alias != kGroupAliases.end()) {
+          o.only.insert(alias->second.begin(), alias->second.end());
+          continue;
+        }
         if (std::find(kAllGroups.begin(), kAllGroups.end(), g) ==
             kAllGroups.end()) {
           UsageError("unknown measurement '" + g + "' in --only");
@@ -307,6 +324,11 @@ struct Figure {
   // rate divided by the baseline's rate.
   std::string rate_name, rate_unit, rate_ratio_name;
   std::string spread_name;  // RESULT name of this figure's p99/p50
+  // More p50 ratios: {baseline figure, RESULT name}.
+  std::vector<std::pair<std::string, std::string>> more_ratios;
+  // Bytes a sample moves, both ways together: its RESULT <name>_mib_per_s
+  // is these bytes over the p50 sample time.
+  size_t bytes_per_sample = 0;
   // Value figures: RESULT name and unit.
   std::string value_name, value_unit;
 
@@ -342,7 +364,7 @@ struct Figure {
 // One measurement: a group name for --only, the figures it fills, and the
 // function that returns one outcome per figure.
 struct Step {
-  const char* group;
+  std::string group;
   std::vector<Figure> figures;
   std::function<std::vector<Outcome>(const Config&)> measure;
   bool lpcfs = false;  // needs a mount
@@ -522,6 +544,36 @@ std::vector<Step> MakeSteps(const Config& cfg) {
             "uds_close_call", "")},
        [two](const Config& c) { return two(ConnectLpcfs(c, true)); },
        true});
+  // Large messages (issue 8), each size's socket rows before its lpcfs row
+  // so that the table reads top down. No goal: the issue names none.
+  for (size_t size : {size_t(4096), size_t(65536), kLargeMaxSize}) {
+    std::string k = std::to_string(size / 1024);
+    std::string kib = k + " KiB";
+    std::string name = "large_rtt_" + k + "k";
+    std::string seq = "seqpacket_" + name, stream = "stream_" + name;
+    std::string group = "large-" + k + "k";
+    auto large = [size](std::vector<uint64_t> (*f)(const Config&, size_t)) {
+      return [f, size](const Config& c) {
+        return Outcomes{{f(c, size), {}, {}}};
+      };
+    };
+    auto sized = [size](Figure f) {
+      f.bytes_per_sample = 2 * size;
+      return f;
+    };
+    steps.push_back({group,
+                     {sized(fig(seq, "unix seqpacket " + kib + " round trip",
+                                seq.c_str(), ""))},
+                     large(RttLargeSeqpacket)});
+    steps.push_back({group,
+                     {sized(fig(stream, "unix stream " + kib + " round trip",
+                                seq.c_str(), ""))},
+                     large(RttLargeStream)});
+    Figure lpc = sized(fig(name, "lpcfs " + kib + " round trip", seq.c_str(),
+                           (name + "_ratio_vs_seqpacket").c_str()));
+    lpc.more_ratios.push_back({stream, name + "_ratio_vs_stream"});
+    steps.push_back({group, {lpc}, large(RttLargeLpcfs), true});
+  }
   return steps;
 }
 
@@ -545,6 +597,14 @@ const Goal kGoals[] = {
      "auto-accept connect p50 / socket's"},
     {"idle_rss_kb_per_conn", true, 4.0, "daemon KiB per idle connection"},
 };
+
+// A large-message figure's bytes per second over its median round trip,
+// in MiB: what a client moving one message each way at a time achieves.
+// The median rather than the mean, whose few preempted round trips of
+// several milliseconds decide it on a busy machine.
+double MibPerSecond(const Figure& f) {
+  return double(f.bytes_per_sample) / (f.summary->p50 * 1e-6) / double(1 << 20);
+}
 
 void PrintReport(const std::vector<Figure>& figures) {
   std::map<std::string, const Figure*> by_name;
@@ -599,6 +659,20 @@ void PrintReport(const std::vector<Figure>& figures) {
     }
     std::printf("\n");
   }
+  bool any_bandwidth = false;
+  for (auto& f : figures) {
+    if (!f.summary || f.bytes_per_sample == 0) continue;
+    if (!any_bandwidth) {
+      std::printf("\n%-36s %12s %9s\n", "bytes moved (both ways, p50)", "MiB/s",
+                  "/base");
+      any_bandwidth = true;
+    }
+    std::printf("%-36s %12.0f", f.label.c_str(), MibPerSecond(f));
+    if (const Figure* b = figure_of(f.baseline); b && b->summary) {
+      std::printf(" %8.2fx", MibPerSecond(f) / MibPerSecond(*b));
+    }
+    std::printf("\n");
+  }
   for (auto& f : figures) {
     if (f.value) {
       std::printf("\n%-36s %8.2f %s\n", f.label.c_str(), *f.value,
@@ -622,6 +696,9 @@ void PrintReport(const std::vector<Figure>& figures) {
     }
     if (f.rate) result(f.rate_name, *f.rate, 0);
     if (f.value) result(f.value_name, *f.value, 2);
+    if (f.summary && f.bytes_per_sample > 0) {
+      result(f.name + "_mib_per_s", MibPerSecond(f), 0);
+    }
   }
   for (auto& f : figures) {
     if (f.summary && !f.ratio_name.empty()) {
@@ -633,6 +710,10 @@ void PrintReport(const std::vector<Figure>& figures) {
       if (const Figure* b = figure_of(f.baseline); b && b->rate) {
         result(f.rate_ratio_name, *f.rate / *b->rate, 2);
       }
+    }
+    for (auto& [base, ratio] : f.more_ratios) {
+      const Summary* b = summary_of(base);
+      if (f.summary && b) result(ratio, f.summary->p50 / b->p50, 2);
     }
     if (f.summary && !f.spread_name.empty()) {
       result(f.spread_name, f.summary->p99 / f.summary->p50, 2);
@@ -693,6 +774,18 @@ int Run(const Options& o) {
       cfg.message_size, cfg.iterations, cfg.connect_iterations, o.rounds,
       o.warmup.value_or(rt_round / 10),
       o.connect_warmup.value_or(cc_round / 10));
+  std::string large_sizes;
+  for (const char* k : {"4", "64", "1000"}) {
+    if (!wants("large-" + std::string(k) + "k")) continue;
+    large_sizes += (large_sizes.empty() ? "" : ", ") + std::string(k) + " KiB";
+  }
+  if (!large_sizes.empty()) {
+    std::printf(
+        "large messages: %s round trips, %lld ms timed per row and round "
+        "after %lld ms warm-up\n",
+        large_sizes.c_str(), (long long)cfg.large_duration.count(),
+        (long long)cfg.large_duration.count() / 10);
+  }
   std::printf("machine: Linux %s, %ld CPUs online, load average %s\n",
               u.release, ::sysconf(_SC_NPROCESSORS_ONLN),
               FirstLineOf("/proc/loadavg").c_str());
@@ -736,7 +829,7 @@ int Run(const Options& o) {
     auto t0 = Clock::now();
     for (auto& step : steps) {
       if (!wants(step.group) || step.dead || (step.once && r > 0)) continue;
-      std::printf(" %s", step.group);
+      std::printf(" %s", step.group.c_str());
       std::fflush(stdout);
       try {
         auto outcomes = step.measure(rc);
@@ -751,7 +844,8 @@ int Run(const Options& o) {
       } catch (const std::exception& e) {
         std::printf("(FAILED)\n");
         std::fflush(stdout);
-        std::fprintf(stderr, "lpc-bench: %s: %s\n", step.group, e.what());
+        std::fprintf(stderr, "lpc-bench: %s: %s\n", step.group.c_str(),
+                     e.what());
         for (auto& f : step.figures)
           f.problem = "FAILED: " + std::string(e.what());
         step.dead = true;
@@ -759,7 +853,7 @@ int Run(const Options& o) {
       }
       if (own && !own->DaemonAlive()) {
         std::fprintf(stderr, "\nlpc-bench: lpcfs exited during %s\n",
-                     step.group);
+                     step.group.c_str());
         failed = true;
       }
     }

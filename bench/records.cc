@@ -88,6 +88,20 @@ void SetPortOptions(int handle, uint32_t flags) {
                "write LPC_REC_PORT_OPTIONS");
 }
 
+void SetPortLimits(int handle, uint32_t max_message, uint32_t flags) {
+  struct {
+    lpc_record h;
+    lpc_port_limits limits;
+  } rec{};
+  static_assert(sizeof rec == sizeof(lpc_record) + sizeof(lpc_port_limits));
+  rec.h.type = LPC_REC_PORT_OPTIONS;
+  rec.h.length = sizeof rec.limits;
+  rec.h.flags = flags;
+  rec.limits.max_message = max_message;
+  WriteMessage(handle, reinterpret_cast<const char*>(&rec), sizeof rec,
+               "write LPC_REC_PORT_OPTIONS with limits");
+}
+
 void SetAutoAccept(int handle) { SetPortOptions(handle, LPC_PORT_AUTO_ACCEPT); }
 
 std::vector<Record> ReadRecords(int handle, std::vector<char>& buf) {

@@ -45,6 +45,9 @@ Fd CreatePort(const std::string& path);
 
 // Writes LPC_REC_PORT_OPTIONS with `flags` (LPC_PORT_*) to a server handle.
 void SetPortOptions(int handle, uint32_t flags);
+// LPC_REC_PORT_OPTIONS with `flags` and a struct lpc_port_limits payload:
+// the port's largest message becomes `max_message`.
+void SetPortLimits(int handle, uint32_t max_message, uint32_t flags = 0);
 // SetPortOptions(handle, LPC_PORT_AUTO_ACCEPT).
 void SetAutoAccept(int handle);
 
