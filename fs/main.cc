@@ -1,4 +1,5 @@
 // lpcfs: the LPC file system daemon. See man/lpcfs.8.
+#include <malloc.h>
 #include <unistd.h>
 
 #include <climits>
@@ -223,7 +224,22 @@ int Serve(fuse_args* args, const char* mountpoint, bool foreground,
 
 }  // namespace
 
+// Large messages (up to 1016 KiB) pass through buffers the daemon
+// allocates and frees per message. glibc serves blocks that large with a
+// fresh mmap() and returns them with munmap() (or trims the heap), so each
+// one cost the kernel a page fault and a page clear per 4 KiB: a quarter
+// of the daemon's time in a 1000 KiB round trip (bench/README.md, "Large
+// messages"). Kept in the heap instead, freed buffers are reused; at most
+// kTrimThreshold of free heap is kept back after a burst.
+void KeepLargeBuffers() {
+  constexpr int kMmapThreshold = 4 << 20;   // above any message buffer
+  constexpr int kTrimThreshold = 64 << 20;  // free heap kept for reuse
+  mallopt(M_MMAP_THRESHOLD, kMmapThreshold);
+  mallopt(M_TRIM_THRESHOLD, kTrimThreshold);
+}
+
 int main(int argc, char* argv[]) {
+  KeepLargeBuffers();
   ParsedArgs parsed(argc, argv);
   fuse_args& args = parsed.args;
   fuse_cmdline_opts& cmd = parsed.cmd;
