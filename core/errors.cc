@@ -60,6 +60,10 @@ int ToErrno(Error e) {
       return EMFILE;
     case Error::kNotTty:
       return ENOTTY;
+    case Error::kFileTooBig:
+      return EFBIG;
+    case Error::kBadAddress:
+      return EFAULT;
   }
   return EIO;
 }
@@ -120,6 +124,10 @@ const char* Describe(Error e) {
       return "too many open .stats files";
     case Error::kNotTty:
       return "no such ioctl for this file";
+    case Error::kFileTooBig:
+      return "past the end of the file";
+    case Error::kBadAddress:
+      return "bad address in the client";
   }
   return "unknown error";
 }

@@ -36,6 +36,8 @@ enum class Error : uint8_t {
   kNoBuffers,          // ENOBUFS: O_NONBLOCK write over the bytes quota
   kTooManyOpen,        // EMFILE: a user's limit of open .stats files
   kNotTty,             // ENOTTY: an ioctl this file does not take
+  kFileTooBig,         // EFBIG: a write past the end of a fixed-size file
+  kBadAddress,         // EFAULT: memory a window names is not mapped
 };
 
 // The errno for an error, positive, as fuse_reply_err wants it.
