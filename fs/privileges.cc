@@ -20,10 +20,12 @@ namespace {
 
 struct RawPrivilegeOptions {
   char* user = nullptr;  // malloc'ed by fuse_opt_parse
+  int memory_windows = 0;
 };
 
 const fuse_opt kPrivilegeSpec[] = {
     {"user=%s", offsetof(RawPrivilegeOptions, user), 0},
+    {"memory_windows", offsetof(RawPrivilegeOptions, memory_windows), 1},
     FUSE_OPT_END,
 };
 
@@ -46,6 +48,7 @@ void DescribeMask(std::ostringstream& out, const char* name, uint64_t seen,
 bool ParsePrivilegeOptions(fuse_args* args, PrivilegeOptions* opts) {
   RawPrivilegeOptions raw;
   if (fuse_opt_parse(args, &raw, kPrivilegeSpec, nullptr) == -1) return false;
+  opts->memory_windows = raw.memory_windows != 0;
   if (raw.user) {
     opts->user = raw.user;
     std::free(raw.user);
@@ -63,6 +66,10 @@ void PrintPrivilegeHelp() {
       "    -o user=NAME           user to run as once mounted, when started "
       "as root (%s);\n"
       "                           root keeps every privilege\n"
+      "    -o memory_windows      let servers read and write the memory "
+      "windows\n"
+      "                           their callers attach; keeps "
+      "CAP_SYS_PTRACE (off)\n"
       "\n",
       kDefaultDaemonUser);
 }
@@ -101,6 +108,9 @@ std::variant<PrivilegePlan, std::string> PlanPrivileges(
   plan.no_new_privs = true;
   // uid 0 by any name keeps root, as before: for debugging.
   plan.switch_user = plan.account.uid != 0;
+  // process_vm_readv/writev on a caller of another uid need ptrace rights
+  // over it; nothing else the daemon does needs a capability.
+  if (opts.memory_windows) plan.keep.push_back(CAP_SYS_PTRACE);
   return plan;
 }
 
@@ -169,6 +179,19 @@ std::string DescribeLeftoverPrivileges(const ThreadPrivileges& seen,
 std::string DropPrivileges(const Account& account,
                            std::span<const cap_value_t> keep) {
   const uint64_t keep_mask = CapabilityMask(keep);
+  // Only what the process holds can be kept: a service whose bounding set
+  // lacks it (lpcfs.service) started without it.
+  const uint64_t held = ReadThreadPrivileges().permitted;
+  for (cap_value_t c : keep) {
+    if (c < 64 && !(held >> c & 1)) {
+      char* name = cap_to_name(c);
+      std::string what = name ? name : std::to_string(c);
+      cap_free(name);
+      return "cannot keep " + what +
+             ": the process was started without it (a capability bounding "
+             "set that lacks it?)";
+    }
+  }
   // Exec can never give back what is dropped here (a set-user-ID or
   // file-capability program).
   if (std::string failed = SetNoNewPrivs(); !failed.empty()) return failed;

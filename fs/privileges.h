@@ -24,10 +24,13 @@ inline constexpr const char* kDefaultDaemonUser = "nobody";
 
 struct PrivilegeOptions {
   std::string user;  // -o user=NAME; empty: not given
+  // -o memory_windows: servers may reach their callers' memory (lpc.7
+  // "MEMORY WINDOWS"), which takes CAP_SYS_PTRACE.
+  bool memory_windows = false;
 };
 
-// Takes -o user=NAME out of `args`. False, with a message on stderr, if it
-// is given empty.
+// Takes -o user=NAME and -o memory_windows out of `args`. False, with a message
+// on stderr, if it is given empty.
 bool ParsePrivilegeOptions(fuse_args* args, PrivilegeOptions* opts);
 
 // The lines of `lpcfs --help` for it.
@@ -48,8 +51,9 @@ struct PrivilegePlan {
   // the daemon keeps the identity it started with.
   bool switch_user = false;
   Account account;
-  // The capabilities kept after the switch. None today; the option that
-  // turns on access to clients' memory will add CAP_SYS_PTRACE here.
+  // The capabilities kept after the switch: none, or with -o
+  // memory_windows CAP_SYS_PTRACE, which process_vm_readv(2) and
+  // process_vm_writev(2) need to reach another user's process.
   std::vector<cap_value_t> keep;
   // Set PR_SET_NO_NEW_PRIVS after mounting. Not for a daemon started by an
   // ordinary user: its unmount runs the set-user-ID fusermount3, which no
@@ -88,8 +92,8 @@ std::string DescribeLeftoverPrivileges(const ThreadPrivileges& seen,
                                        const Account& account, uint64_t keep);
 
 // Switches the calling process to `account` and leaves it only the
-// capabilities in `keep` (none today; client-memory access will keep
-// CAP_SYS_PTRACE), bounding set included, with no_new_privs set; then
+// capabilities in `keep` (none, or CAP_SYS_PTRACE for memory windows),
+// bounding set included, with no_new_privs set; then
 // reads the result back. Capabilities are per thread: call this before any
 // thread is started. Returns what failed or what is left over; empty on
 // success. A failure may leave the process half switched: exit then.

@@ -34,6 +34,17 @@ TEST(ParsePrivilegeOptions, AbsentMeansNotGiven) {
   PrivilegeOptions opts;
   ASSERT_TRUE(ParsePrivilegeOptions(args.get(), &opts));
   EXPECT_EQ("", opts.user);
+  EXPECT_FALSE(opts.memory_windows);
+}
+
+TEST(ParsePrivilegeOptions, TakesMemoryWindows) {
+  Args args({"lpcfs", "-o", "memory_windows,queue_messages=4", "/mnt"});
+  PrivilegeOptions opts;
+  ASSERT_TRUE(ParsePrivilegeOptions(args.get(), &opts));
+  EXPECT_TRUE(opts.memory_windows);
+  EXPECT_EQ(
+      (std::vector<std::string>{"lpcfs", "-o", "queue_messages=4", "/mnt"}),
+      args.Left());
 }
 
 TEST(ParsePrivilegeOptions, EmptyNameIsRefused) {
@@ -70,7 +81,17 @@ TEST(PlanPrivileges, RootSwitchesToNobodyByDefault) {
   EXPECT_TRUE(plan.no_new_privs);
   EXPECT_EQ("nobody", plan.account.name);
   EXPECT_NE(0u, plan.account.uid);
-  EXPECT_TRUE(plan.keep.empty()) << "no option keeps a capability yet";
+  EXPECT_TRUE(plan.keep.empty()) << "nothing without -o memory_windows";
+}
+
+TEST(PlanPrivileges, MemoryWindowsKeepOnlyPtrace) {
+  PrivilegeOptions opts;
+  opts.memory_windows = true;
+  auto r = PlanPrivileges(opts, 0);
+  ASSERT_TRUE(std::holds_alternative<PrivilegePlan>(r));
+  const auto& plan = std::get<PrivilegePlan>(r);
+  EXPECT_TRUE(plan.switch_user);
+  EXPECT_EQ(std::vector<cap_value_t>{CAP_SYS_PTRACE}, plan.keep);
 }
 
 TEST(PlanPrivileges, UserRootKeepsRootButNotNewPrivileges) {
@@ -233,7 +254,7 @@ TEST(DropPrivileges, LeavesNobodyWithNothing) {
   EXPECT_EQ("", st["Groups"]);
 }
 
-// The shape client-memory access will use: one capability kept.
+// What -o memory_windows keeps: CAP_SYS_PTRACE alone.
 TEST(DropPrivileges, KeepsExactlyTheCapabilitiesAskedFor) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root";
   auto nobody = std::get<Account>(LookUpAccount("nobody"));
