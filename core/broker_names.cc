@@ -125,7 +125,7 @@ Result<CreatedPort> Broker::CreatePort(NodeId parent, std::string_view name,
                                        bool exclusive, const Caller& caller,
                                        int access) {
   Transaction tx(this);
-  if (parent == names_.conn_dir()) return Error::kNotPermitted;
+  if (names_.IsDaemonFolder(parent)) return Error::kNotPermitted;
   auto existing = names_.Child(parent, name);
   if (existing) return Error::kExists;
   if (existing.error() != Error::kNotFound) return existing.error();

@@ -35,6 +35,13 @@ Namespace::Namespace() {
       Add(kRootIno, ".monitor", NodeKind::kMonitorFile, 0444, 0, 0).value();
   monitor->reserved = true;
   monitor_file_ = monitor->attr.ino;
+  // Lists and finds only windows, and only to their server side: the fs
+  // adapter answers its lookups from the WindowTable (lpc.7 "MEMORY
+  // WINDOWS"). The node is here so the name is taken and listed.
+  Node* windows =
+      Add(kRootIno, ".windows", NodeKind::kDirectory, 0555, 0, 0).value();
+  windows->reserved = true;
+  windows_dir_ = windows->attr.ino;
 }
 
 Node* Namespace::Find(NodeId ino) {
@@ -163,7 +170,7 @@ Result<Node*> Namespace::AddCreated(NodeId parent_ino, std::string_view name,
 Result<Node*> Namespace::MakeFolder(NodeId parent, std::string_view name,
                                     uint32_t perm, uint32_t umask, uint32_t uid,
                                     uint32_t gid) {
-  if (parent == conn_dir_) return Error::kNotPermitted;
+  if (IsDaemonFolder(parent)) return Error::kNotPermitted;
   Node* dir = Find(parent);
   if (!dir) return Error::kNotFound;
   perm &= 07777;
@@ -211,7 +218,7 @@ Status Namespace::Rename(NodeId parent, std::string_view name,
   if (!src) return src.error();
   Node* n = src.value();
   bool reserved = n->reserved || n->attr.kind == NodeKind::kConnectionFile;
-  if (reserved || parent == conn_dir_ || new_parent == conn_dir_) {
+  if (reserved || IsDaemonFolder(parent) || IsDaemonFolder(new_parent)) {
     return Error::kNotPermitted;
   }
   Node* dst_dir = Find(new_parent);
@@ -277,9 +284,10 @@ Result<Attr> Namespace::SetAcl(NodeId ino, AclKind kind,
                                bool keeps_sgid) {
   Node* node = Find(ino);
   if (!node) return Error::kNotFound;
-  // .conn stays 0555 for everyone, .stats and .monitor are the daemon's own;
-  // the files in .conn stay private unless their owner says otherwise.
-  if (ino == conn_dir_ || ino == stats_file_ || ino == monitor_file_) {
+  // .conn and .windows stay 0555 for everyone, .stats and .monitor are
+  // the daemon's own; the files in .conn stay private unless their owner
+  // says otherwise.
+  if (IsDaemonFolder(ino) || ino == stats_file_ || ino == monitor_file_) {
     return Error::kNotPermitted;
   }
   std::optional<Acl> acl;

@@ -1,7 +1,7 @@
 // The name tree of an lpcfs mount: folders, port names, the reserved .conn
-// folder and .stats and .monitor files, and the name operations on them (lpc.7
-// "FILES", "PORTS"). Plain data, no locking: the Broker owns one and guards it
-// with its lock.
+// and .windows folders and .stats and .monitor files, and the name
+// operations on them (lpc.7 "FILES", "PORTS"). Plain data, no locking: the
+// Broker owns one and guards it with its lock.
 #pragma once
 
 #include <cstdint>
@@ -52,7 +52,7 @@ struct Node {
   std::map<std::string, NodeId, std::less<>> children;  // folders only
   uint64_t lookups = 0;   // the kernel's references (lookup minus forget)
   bool linked = true;     // still has its name
-  bool reserved = false;  // the root, .conn, .stats and .monitor
+  bool reserved = false;  // the root, .conn, .windows, .stats, .monitor
   // The live port or connection the node is the file of, if any; it keeps
   // the node while it lives.
   PortId port;
@@ -97,6 +97,11 @@ class Namespace {
   NodeId conn_dir() const { return conn_dir_; }
   NodeId stats_file() const { return stats_file_; }
   NodeId monitor_file() const { return monitor_file_; }
+  NodeId windows_dir() const { return windows_dir_; }
+  // .conn and .windows: only the daemon puts names in them.
+  bool IsDaemonFolder(NodeId ino) const {
+    return ino == conn_dir_ || ino == windows_dir_;
+  }
 
   // The node named `name` in folder `dir`, or an error.
   Result<Node*> Child(NodeId dir, std::string_view name);
@@ -170,6 +175,7 @@ class Namespace {
   NodeId conn_dir_;
   NodeId stats_file_;
   NodeId monitor_file_;
+  NodeId windows_dir_;
   std::unordered_map<NodeId, std::unique_ptr<Node>> nodes_;
 };
 

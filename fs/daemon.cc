@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "kernel_replies.h"
+#include "process_vm_memory.h"
 
 namespace lpc {
 
@@ -60,8 +61,13 @@ void ExpiryTimer::Run() {
   }
 }
 
-Daemon::Daemon(Limits limits, std::chrono::microseconds spin)
-    : channel_(spin), broker_(this, limits) {}
+Daemon::Daemon(Limits limits, std::chrono::microseconds spin,
+               bool memory_windows)
+    : channel_(spin),
+      client_memory_(memory_windows ? std::make_unique<ProcessVmMemory>()
+                                    : nullptr),
+      windows_(client_memory_.get()),
+      broker_(this, limits) {}
 
 std::string Daemon::AttachChannel(fuse_session* session) {
   fuse_custom_io io{};

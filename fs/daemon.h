@@ -9,7 +9,7 @@
 //      held while our code runs.
 //   2. Broker::mu_, taken by every broker call.
 //   3. RequestTable::mu_, ProcessIdCache::mu_, ExpiryTimer::mu_,
-//      EventLog::mu_: leaves.
+//      EventLog::mu_, WindowTable::mu_: leaves.
 // Replies are sent with none of 2 and 3 held, so the lock of a request is
 // never wanted under the broker's lock.
 #pragma once
@@ -29,6 +29,7 @@
 #include "kernel_channel.h"
 #include "log.h"
 #include "request_table.h"
+#include "window_table.h"
 
 namespace lpc {
 
@@ -55,8 +56,11 @@ class ExpiryTimer {
 class Daemon final : public BrokerDelegate {
  public:
   // `spin`: how long the session loop polls /dev/fuse after the last
-  // request before it sleeps (kernel_channel.h).
-  Daemon(Limits limits, std::chrono::microseconds spin);
+  // request before it sleeps (kernel_channel.h). `memory_windows`: calls
+  // may attach memory windows (-o memory_windows, lpc.7 "MEMORY
+  // WINDOWS"); the daemon must then keep CAP_SYS_PTRACE.
+  Daemon(Limits limits, std::chrono::microseconds spin,
+         bool memory_windows = false);
   ~Daemon() override;
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
@@ -67,6 +71,7 @@ class Daemon final : public BrokerDelegate {
 
   Broker& broker() { return broker_; }
   Identities& identities() { return identities_; }
+  WindowTable& windows() { return windows_; }
   const RequestTable& requests() const { return requests_; }
   EventLog& log() { return log_; }
   // Before the loop starts: what the log writes, and so what events the
@@ -114,6 +119,11 @@ class Daemon final : public BrokerDelegate {
   KernelChannel channel_;
   RequestTable requests_;
   Identities identities_;
+  // Null when memory windows are off.
+  std::unique_ptr<ClientMemory> client_memory_;
+  // Before broker_: what the broker's messages and calls attach refers
+  // to the table until they are destroyed.
+  WindowTable windows_;
   Broker broker_;
   std::unique_ptr<ExpiryTimer> expiry_;  // stopped before broker_ goes
 };

@@ -166,8 +166,9 @@ std::string DropAfterMount(const lpc::PrivilegePlan& plan) {
 // unmounts.
 int Serve(fuse_args* args, const char* mountpoint, bool foreground,
           const lpc::Limits& limits, std::chrono::microseconds spin,
-          const lpc::PrivilegePlan& plan, lpc::LogLevel log_level) {
-  lpc::Daemon daemon(limits, spin);
+          const lpc::PrivilegePlan& plan, bool memory_windows,
+          lpc::LogLevel log_level) {
+  lpc::Daemon daemon(limits, spin, memory_windows);
   daemon.ConfigureLog(log_level, lpc::StderrIsJournal());
   const fuse_lowlevel_ops& ops = lpc::LpcfsOperations();
   fuse_session* se = fuse_session_new(args, &ops, sizeof ops, &daemon);
@@ -355,5 +356,6 @@ int main(int argc, char* argv[]) {
   }
 
   return Serve(&args, cmd.mountpoint, cmd.foreground, limits,
-               std::chrono::microseconds(opts.spin_us), plan, log_level);
+               std::chrono::microseconds(opts.spin_us), plan,
+               privilege_opts.memory_windows, log_level);
 }

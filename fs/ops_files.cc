@@ -11,6 +11,7 @@
 #include "kernel_replies.h"
 #include "lpc.h"
 #include "operations.h"
+#include "ops_windows.h"
 
 namespace lpc::ops {
 namespace {
@@ -45,14 +46,16 @@ constexpr int kExecOpenFlag = 0x20;
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   int flags = fi->flags;
   if (flags & kExecOpenFlag) return (void)fuse_reply_err(req, EACCES);
+  if (windows::IsWindowFile(ino)) return windows::Open(req, ino, fi);
   GuardedDeferred(req, [&](Daemon& d, Token token) {
     d.broker().Open(token, NodeId(ino), flags,
                     d.identities().CallerOf(*fuse_req_ctx(req)));
   });
 }
 
-void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t off,
+void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
           fuse_file_info* fi) {
+  if (windows::IsWindowFile(ino)) return windows::Read(req, ino, size, off);
   HandleId handle(fi->fh);
   bool nonblock = fi->flags & O_NONBLOCK;
   GuardedDeferred(req, [&](Daemon& d, Token token) {
@@ -69,8 +72,11 @@ void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t off,
 // "BACK-PRESSURE").
 bool MayWait(int flags) { return !(flags & (O_NONBLOCK | O_APPEND)); }
 
-void Write(fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t,
-           fuse_file_info* fi) {
+void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size,
+           off_t off, fuse_file_info* fi) {
+  if (windows::IsWindowFile(ino)) {
+    return windows::Write(req, ino, buf, size, off);
+  }
   HandleId handle(fi->fh);
   bool nonblock = !MayWait(fi->flags);
   GuardedDeferred(req, [&](Daemon& d, Token token) {
@@ -80,7 +86,9 @@ void Write(fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t,
   });
 }
 
-void Poll(fuse_req_t req, fuse_ino_t, fuse_file_info* fi, fuse_pollhandle* ph) {
+void Poll(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi,
+          fuse_pollhandle* ph) {
+  if (windows::IsWindowFile(ino)) return windows::Poll(req, ph);
   Guarded(req, [&] {
     PollToken poll(reinterpret_cast<uint64_t>(ph));
     Result<uint32_t> mask = [&] {
@@ -97,7 +105,8 @@ void Poll(fuse_req_t req, fuse_ino_t, fuse_file_info* fi, fuse_pollhandle* ph) {
   });
 }
 
-void Release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  if (windows::IsWindowFile(ino)) return windows::Release(req);
   Guarded(req, [&] {
     Daemon::Of(req).broker().Release(HandleId(fi->fh));
     fuse_reply_err(req, 0);
@@ -140,9 +149,10 @@ void MonitorIoctl(fuse_req_t req, fuse_file_info* fi, const void* in_buf,
   });
 }
 
-void Ioctl(fuse_req_t req, fuse_ino_t, unsigned int cmd, void*,
+void Ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void*,
            fuse_file_info* fi, unsigned flags, const void* in_buf,
            size_t in_bufsz, size_t out_bufsz) {
+  if (windows::IsWindowFile(ino)) return (void)fuse_reply_err(req, ENOTTY);
   if (cmd == LPC_IOC_MONITOR && !(flags & FUSE_IOCTL_DIR)) {
     return MonitorIoctl(req, fi, in_buf, in_bufsz, out_bufsz);
   }

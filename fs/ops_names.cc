@@ -8,6 +8,7 @@
 
 #include "attributes.h"
 #include "operations.h"
+#include "ops_windows.h"
 
 namespace lpc::ops {
 namespace {
@@ -31,6 +32,9 @@ void ReplyStatus(fuse_req_t req, const Status& s) {
 }
 
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  if (NodeId(parent) == BrokerOf(req).windows_dir()) {
+    return windows::Lookup(req, name);
+  }
   Guarded(req,
           [&] { ReplyEntry(req, BrokerOf(req).Lookup(NodeId(parent), name)); });
 }
@@ -56,11 +60,13 @@ void ForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
 }
 
 void GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  if (windows::IsWindowFile(ino)) return windows::GetAttr(req, ino);
   Guarded(req, [&] { ReplyAttr(req, BrokerOf(req).GetAttr(NodeId(ino))); });
 }
 
 void SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
              fuse_file_info*) {
+  if (windows::IsWindowFile(ino)) return windows::SetAttr(req);
   Guarded(req, [&] {
     SetAttrRequest r;
     r.set_perm = to_set & FUSE_SET_ATTR_MODE;
@@ -135,15 +141,28 @@ void MakeNode(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) {
 
 // A folder's entries as they were at opendir, as on other file systems.
 struct DirSnapshot {
-  std::vector<DirEntry> entries;
+  struct Entry {
+    std::string name;
+    fuse_ino_t ino;
+    mode_t type;  // S_IFDIR or S_IFREG
+  };
+  std::vector<Entry> entries;
 };
 
 void OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guarded(req, [&] {
     auto entries = BrokerOf(req).ReadDir(NodeId(ino));
     if (!entries) return ReplyError(req, entries.error());
-    auto snap =
-        std::make_unique<DirSnapshot>(DirSnapshot{std::move(entries.value())});
+    auto snap = std::make_unique<DirSnapshot>();
+    for (DirEntry& e : entries.value()) {
+      snap->entries.push_back(
+          {std::move(e.name), e.ino.value(), FileType(e.kind)});
+    }
+    if (NodeId(ino) == BrokerOf(req).windows_dir()) {
+      for (windows::Entry& e : windows::List(req)) {
+        snap->entries.push_back({std::move(e.name), e.ino, S_IFREG});
+      }
+    }
     fi->fh = reinterpret_cast<uint64_t>(snap.get());
     // Kept only if the kernel took the reply; releasedir frees it.
     if (fuse_reply_open(req, fi) == 0) snap.release();
@@ -170,10 +189,10 @@ void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         st.st_ino = 0;
         st.st_mode = S_IFDIR;
       } else {
-        const DirEntry& e = snap->entries[i - 2];
+        const DirSnapshot::Entry& e = snap->entries[i - 2];
         name = e.name.c_str();
-        st.st_ino = e.ino.value();
-        st.st_mode = FileType(e.kind);
+        st.st_ino = e.ino;
+        st.st_mode = e.type;
       }
       size_t need = fuse_add_direntry(req, buf.data() + used, size - used, name,
                                       &st, static_cast<off_t>(i + 1));

@@ -16,6 +16,7 @@
 
 #include "lpc.h"
 #include "operations.h"
+#include "ops_windows.h"
 
 namespace lpc::ops {
 namespace {
@@ -57,6 +58,7 @@ void ReplyValue(fuse_req_t req, size_t size, const void* data, size_t length) {
 }
 
 void GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  if (windows::IsWindowFile(ino)) return windows::GetXattr(req);
   Guarded(req, [&] {
     if (name == kServerName) {
       auto text = BrokerOf(req).ServerAttribute(NodeId(ino));
@@ -73,6 +75,7 @@ void GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
 
 void SetXattr(fuse_req_t req, fuse_ino_t ino, const char* name,
               const char* value, size_t size, int) {
+  if (windows::IsWindowFile(ino)) return windows::SetXattr(req);
   Guarded(req, [&] {
     // The daemon's own account of the port: nobody may change it.
     if (name == kServerName) return ReplyErrno(req, EPERM);
@@ -91,6 +94,7 @@ void SetXattr(fuse_req_t req, fuse_ino_t ino, const char* name,
 }
 
 void RemoveXattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+  if (windows::IsWindowFile(ino)) return windows::SetXattr(req);
   Guarded(req, [&] {
     if (name == kServerName) return ReplyErrno(req, EPERM);
     std::optional<AclKind> kind = AclKindOf(name);
@@ -103,6 +107,7 @@ void RemoveXattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
 }
 
 void ListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  if (windows::IsWindowFile(ino)) return windows::ListXattr(req, size);
   Guarded(req, [&] {
     auto kinds = BrokerOf(req).AclsOf(NodeId(ino));
     if (!kinds) return ReplyError(req, kinds.error());

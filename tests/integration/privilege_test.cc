@@ -172,6 +172,34 @@ TEST_F(PrivilegeTest, FusermountUnmountEndsTheDaemonCleanly) {
   EXPECT_FALSE(InMountinfo(mount_dir()));
 }
 
+// -o memory_windows: CAP_SYS_PTRACE, for process_vm_readv/writev on
+// callers of any user (lpc.7 "MEMORY WINDOWS"), and nothing else.
+class MemoryWindowsPrivilegeTest : public PrivilegeTest {
+ protected:
+  std::string DaemonOptions() const override { return "memory_windows"; }
+};
+
+TEST_F(MemoryWindowsPrivilegeTest, DaemonKeepsOnlyPtrace) {
+  const User nobody = Nobody();
+  std::vector<std::string> files = TaskStatusFiles(daemon_pid());
+  ASSERT_FALSE(files.empty());
+  for (const std::string& file : files) {
+    auto st = StatusFields(file);
+    SCOPED_TRACE(file);
+    // Bit 19: CAP_SYS_PTRACE.
+    EXPECT_EQ("0000000000080000", st["CapEff"]);
+    EXPECT_EQ("0000000000080000", st["CapPrm"]);
+    EXPECT_EQ("0000000000080000", st["CapBnd"]);
+    EXPECT_EQ("0000000000000000", st["CapInh"]);
+    EXPECT_EQ("0000000000000000", st["CapAmb"]);
+    EXPECT_EQ("1", st["NoNewPrivs"]);
+    EXPECT_EQ(Ids(nobody.uid), st["Uid"]);
+    EXPECT_EQ(Ids(nobody.gid), st["Gid"]);
+    EXPECT_EQ("", st["Groups"]);
+  }
+  ExpectRoundTrip(alice_, bob_, "svc");
+}
+
 class NamedUserTest : public PrivilegeTest {
  protected:
   std::string DaemonOptions() const override { return "user=lpct_alice"; }

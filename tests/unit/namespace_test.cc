@@ -17,6 +17,13 @@ TEST(Namespace, RootIsStickyAndHoldsReservedEntries) {
   EXPECT_EQ(conn.value()->attr.perm, 0555u);
   EXPECT_EQ(conn.value()->attr.ino, ns.conn_dir());
   EXPECT_TRUE(ns.Child(kRoot, ".stats"));
+  auto windows = ns.Child(kRoot, ".windows");
+  ASSERT_TRUE(windows);
+  EXPECT_EQ(windows.value()->attr.perm, 0555u);
+  EXPECT_EQ(windows.value()->attr.ino, ns.windows_dir());
+  EXPECT_TRUE(ns.IsDaemonFolder(ns.conn_dir()));
+  EXPECT_TRUE(ns.IsDaemonFolder(ns.windows_dir()));
+  EXPECT_FALSE(ns.IsDaemonFolder(kRoot));
 }
 
 TEST(Namespace, AddFindAndPaths) {
@@ -26,7 +33,7 @@ TEST(Namespace, AddFindAndPaths) {
   Node* port =
       ns.Add(dir->attr.ino, "svc", NodeKind::kPort, 0666, 1000, 1000).value();
   EXPECT_EQ(ns.PathOf(*port), "/app/svc");
-  EXPECT_EQ(ns.root()->attr.nlink, 4u);  // ., .., .conn, app
+  EXPECT_EQ(ns.root()->attr.nlink, 5u);  // ., .., .conn, .windows, app
   EXPECT_EQ(ns.Add(dir->attr.ino, "svc", NodeKind::kPort, 0666, 0, 0).error(),
             Error::kExists);
   EXPECT_EQ(ns.Add(port->attr.ino, "x", NodeKind::kPort, 0666, 0, 0).error(),
@@ -92,6 +99,9 @@ TEST(Namespace, RenameRules) {
       {".stats", kRoot, ".stats", kRoot, "s", 0, Error::kNotPermitted},
       {".conn", kRoot, ".conn", kRoot, "c", 0, Error::kNotPermitted},
       {"into .conn", kRoot, "p", ns.conn_dir(), "p", 0, Error::kNotPermitted},
+      {".windows", kRoot, ".windows", kRoot, "w", 0, Error::kNotPermitted},
+      {"into .windows", kRoot, "p", ns.windows_dir(), "p", 0,
+       Error::kNotPermitted},
       {"too long", kRoot, "p", kRoot, too_long.c_str(), 0, Error::kNameTooLong},
   };
   for (const Case& c : cases) {
@@ -119,6 +129,9 @@ TEST(Namespace, FoldersRemoveAndUnlinkRules) {
   EXPECT_EQ(ns.Unlink(kRoot, "app").error(), Error::kIsDirectory);
   EXPECT_EQ(ns.Unlink(kRoot, ".stats").error(), Error::kNotPermitted);
   EXPECT_EQ(ns.MakeFolder(ns.conn_dir(), "x", 0755, 0, 0, 0).error(),
+            Error::kNotPermitted);
+  EXPECT_EQ(ns.RemoveFolder(kRoot, ".windows").error(), Error::kBusy);
+  EXPECT_EQ(ns.MakeFolder(ns.windows_dir(), "x", 0755, 0, 0, 0).error(),
             Error::kNotPermitted);
   EXPECT_TRUE(ns.Unlink(app, "svc"));
   EXPECT_TRUE(ns.RemoveFolder(kRoot, "app"));
