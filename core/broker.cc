@@ -14,8 +14,8 @@
 
 namespace lpc {
 
-Broker::Broker(BrokerDelegate* delegate, Limits limits)
-    : delegate_(delegate), limits_(limits) {}
+Broker::Broker(BrokerDelegate* delegate, Limits limits, WindowTable* windows)
+    : delegate_(delegate), limits_(limits), windows_(windows) {}
 
 void Broker::SetLogLevel(LogLevel level) {
   std::lock_guard lock(mu_);
@@ -412,12 +412,36 @@ Message Broker::CommandMessage(const ServerCommand& cmd, const Sender& sender) {
 
 Status Broker::Attach(Connection& conn, Direction direction, Message& message,
                       bool call) {
-  (void)conn;
-  (void)direction;
-  (void)call;
   if (message.attributes.empty()) return Ok{};
-  // Views and memory windows come with the section and window tables.
-  return Error::kNotSupported;
+  // Views come with the section table.
+  if (message.attributes.view) return Error::kNotSupported;
+  if (lpc_window* w =
+          message.attributes.window ? &*message.attributes.window : nullptr) {
+    // DecodeAttributes lets a window through in a call's message only.
+    if (!call || direction != Direction::kToServer) return Error::kInvalid;
+    if (!windows_) return Error::kNotSupported;
+    ServerPort* port = tables_.FindPort(conn.port());
+    if (!port) return Error::kBrokenPipe;
+    // The window file belongs to whoever owns the port now, as .conn/ID.
+    const Attr& owner = names_.Find(port->node())->attr;
+    WindowSpec spec;
+    spec.conn = conn.id();
+    spec.client = message.sender;
+    spec.address = w->address;
+    spec.length = w->length;
+    spec.access = w->access;
+    spec.server_uid = owner.uid;
+    spec.server_gid = owner.gid;
+    auto id = windows_->Attach(spec);
+    if (!id) return id.error();
+    // The server reads the id in the record; the window lives as long as
+    // this Attachment: queued with the message, then kept by the
+    // connection until the call is answered or ends (EndCall,
+    // MessageRouter::Reply, EndServerSide).
+    w->id = id.value();
+    message.attachments.emplace_back(windows_, id.value());
+  }
+  return Ok{};
 }
 
 Status Broker::ApplyCommand(ServerPort& port, const ServerCommand& cmd,
@@ -701,8 +725,11 @@ void Broker::EndServerSide(Connection& conn, uint32_t reason) {
     port->records().RemoveMessagesOf(conn.id());
   }
   QueueDisconnect(conn, reason);
-  // No reply will come to a call (lpc.7 "IOCTLS": EPIPE).
-  conn.calls().FailAll(outbox_, Error::kBrokenPipe);
+  // No reply will come to a call (lpc.7 "IOCTLS": EPIPE), and what the
+  // calls attached ends with them (lpc.7 "MEMORY WINDOWS").
+  for (uint64_t id : conn.calls().FailAll(outbox_, Error::kBrokenPipe)) {
+    conn.ReleaseDelivered(id);
+  }
   for (Direction d : {Direction::kToServer, Direction::kToClient}) {
     conn.channel(d).FailWriters(outbox_, Error::kBrokenPipe);
     router_.ServeReaders(conn, d);  // EOF once drained

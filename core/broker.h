@@ -44,6 +44,7 @@
 #include "server_port.h"
 #include "stats_text.h"
 #include "tables.h"
+#include "window_table.h"
 
 namespace lpc {
 
@@ -54,7 +55,11 @@ struct CreatedPort {
 
 class Broker {
  public:
-  explicit Broker(BrokerDelegate* delegate, Limits limits = {});
+  // `windows`: where calls attach memory windows (lpc.7 "MEMORY
+  // WINDOWS"); null: a call with a window fails EOPNOTSUPP. It must
+  // outlive the broker.
+  explicit Broker(BrokerDelegate* delegate, Limits limits = {},
+                  WindowTable* windows = nullptr);
   // Requests still waiting are dropped unanswered: call AbortWaiters()
   // first while the delegate can still answer them.
   ~Broker();
@@ -303,6 +308,8 @@ class Broker {
   MonitorHub monitors_{limits_.monitor_queue, context_, names_, tables_.handles,
                        outbox_};
   MessageRouter router_{tables_, outbox_, *delegate_, monitors_};
+  // Not owned; its lock is taken under mu_ (core/window_table.h).
+  WindowTable* const windows_;
   // When ioctls with a timeout_ms end, if still parked then.
   std::multimap<std::chrono::steady_clock::time_point, Token> deadlines_;
 };

@@ -20,9 +20,12 @@ std::unique_ptr<CallRequest> CallTable::Take(uint64_t id) {
   return Downcast<CallRequest>(waiting_.Remove(call));
 }
 
-void CallTable::FailAll(Outbox& out, Error error) {
+std::vector<uint64_t> CallTable::FailAll(Outbox& out, Error error) {
+  std::vector<uint64_t> ids;
+  for (const auto& [id, call] : by_id_) ids.push_back(id);
   by_id_.clear();
   while (!waiting_.empty()) out.Fail(waiting_.PopFront(), error);
+  return ids;
 }
 
 void CallTable::Abandon(uint64_t id) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <set>
 #include <unordered_map>
+#include <vector>
 
 #include "outbox.h"
 #include "requests.h"
@@ -33,7 +34,8 @@ class CallTable {
   std::unique_ptr<CallRequest> Take(uint64_t id);
   // A call left the list by other means (cancelled: WaitList::Remove).
   void Forget(const CallRequest& call) { by_id_.erase(call.message.id); }
-  void FailAll(Outbox& out, Error error);
+  // Fails every waiting call with `error`; returns their message ids.
+  std::vector<uint64_t> FailAll(Outbox& out, Error error);
 
   // The call of message `id` ended while the server had its message.
   void Abandon(uint64_t id);

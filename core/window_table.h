@@ -30,16 +30,19 @@
 #include "client_memory.h"
 #include "errors.h"
 #include "ids.h"
+#include "message_attributes.h"
 #include "namespace.h"
 
 namespace lpc {
 
 // What a call attaches: the struct lpc_window of its message, and who is
 // on either side.
+// (Not the call's message id: it is given when the message is queued,
+// after any wait for room. The connection keeps the window's Attachment
+// under that id, and ends it with the call.)
 struct WindowSpec {
   ConnId conn;
-  uint64_t call = 0;  // msg_id of the call it came with
-  Sender client;      // the calling process: pid and start time
+  Sender client;  // the calling process: pid and start time
   uint64_t address = 0;
   uint64_t length = 0;      // at least 1
   uint32_t access = 0;      // LPC_WINDOW_READ | LPC_WINDOW_WRITE, not 0
@@ -58,7 +61,9 @@ struct WindowFile {
   Timestamp since;    // when the call attached it
 };
 
-class WindowTable {
+// An AttachmentTable: a window ends when the Attachment its call's
+// message holds is destroyed (core/message_attributes.h).
+class WindowTable final : public AttachmentTable {
  public:
   // Inode numbers of window files: kFirstNode + id. The Namespace numbers
   // its nodes from 1 up, one at a time; it never gets near 2^62.
@@ -88,6 +93,8 @@ class WindowTable {
   void End(uint64_t id);
   // Every window of connection `conn` ends.
   void EndConnection(ConnId conn);
+  // AttachmentTable: the Attachment of window `id` was destroyed.
+  void Detach(uint64_t id) override { End(id); }
 
   // --- The .windows folder, as user `uid` sees it: only the windows
   // whose server side `uid` is (others' are kNotFound, as if absent).

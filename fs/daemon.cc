@@ -67,7 +67,7 @@ Daemon::Daemon(Limits limits, std::chrono::microseconds spin,
       client_memory_(memory_windows ? std::make_unique<ProcessVmMemory>()
                                     : nullptr),
       windows_(client_memory_.get()),
-      broker_(this, limits) {}
+      broker_(this, limits, &windows_) {}
 
 std::string Daemon::AttachChannel(fuse_session* session) {
   fuse_custom_io io{};

@@ -40,8 +40,9 @@ inline Caller MakeCaller(uint32_t pid, uint32_t uid = 1000) {
 
 class BrokerTest : public ::testing::Test {
  protected:
-  explicit BrokerTest(Limits limits = {})
-      : d_(/*reuse_tokens=*/true), broker_(&d_, limits) {}
+  // `windows`: the broker's WindowTable, if any; it must outlive the test.
+  explicit BrokerTest(Limits limits = {}, WindowTable* windows = nullptr)
+      : d_(/*reuse_tokens=*/true), broker_(&d_, limits, windows) {}
 
   void TearDown() override {
     EXPECT_EQ(d_.stray_replies, 0) << "a reply for a request nobody made";
