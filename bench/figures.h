@@ -34,6 +34,8 @@ struct Config {
   // Large-message round trips: timed milliseconds per row and round (the
   // count of round trips follows from it, as it varies 100x with size).
   std::chrono::milliseconds large_duration{300};
+  size_t window_mib = 64;    // window-read: the client's buffer
+  size_t window_passes = 4;  // window-read: reads of all of it
 };
 
 // Thrown when a transport is not available on this machine (e.g. no POSIX
@@ -161,5 +163,17 @@ std::vector<uint64_t> RttLargeSeqpacket(const Config& cfg, size_t size);
 // Unix SOCK_STREAM socketpair at its default buffer sizes: write() and
 // read() in loops until all `size` bytes are through, each way.
 std::vector<uint64_t> RttLargeStream(const Config& cfg, size_t size);
+
+// ---------------------------------------------------------------------------
+// Memory windows (issue 8; lpc.7 "MEMORY WINDOWS"). A client calls with a
+// buffer of window_mib MiB; the server reads all of it window_passes
+// times, 1 MiB at a time, and then replies. Events are MiB read.
+
+// pread() of /lpc/.windows/ID (the daemon needs -o memory_windows).
+Throughput WindowRead(const Config& cfg);
+// process_vm_readv(2) of the client by the server itself, the address
+// sent in the message: what the daemon does for each pread, without the
+// FUSE request around it.
+Throughput ProcessVmReadv(const Config& cfg);
 
 }  // namespace lpcbench

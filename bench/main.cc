@@ -60,8 +60,8 @@ afresh for every measurement of every round.
                             lpcfs-bound, rtt-call (adds uds), statfs,
                             oneway-batch, conc256, connect-uds,
                             connect-lpcfs, connect-lpcfs-auto, idle10k,
-                            large-4k, large-64k, large-1000k; large means
-                            all three
+                            large-4k, large-64k, large-1000k (large means
+                            all three), window-read
   --oneway-messages N       one-way messages per transport, over all
                             rounds (default 200000)
   --batch N                 messages per LPC_IOC_TRANSFER in oneway-batch,
@@ -89,7 +89,7 @@ const std::vector<std::string> kAllGroups = {
     "statfs",      "oneway-batch",  "conc256",
     "connect-uds", "connect-lpcfs", "connect-lpcfs-auto",
     "idle10k",     "large-4k",      "large-64k",
-    "large-1000k"};
+    "large-1000k", "window-read"};
 
 // Names --only takes for several groups.
 const std::map<std::string, std::vector<std::string>> kGroupAliases = {
@@ -275,6 +275,10 @@ std::vector<std::string> DaemonArgs(const Options& o) {
   std::vector<std::string> args = {"-o", "quota_connections=" + limit +
                                              ",quota_served=" + limit +
                                              ",port_connections=" + limit};
+  // window-read needs memory windows (lpcfs.8: the daemon then keeps
+  // CAP_SYS_PTRACE).
+  args.push_back("-o");
+  args.push_back("memory_windows");
   args.insert(args.end(), o.lpcfs_args.begin(), o.lpcfs_args.end());
   return args;
 }
@@ -574,6 +578,22 @@ std::vector<Step> MakeSteps(const Config& cfg) {
     lpc.more_ratios.push_back({stream, name + "_ratio_vs_stream"});
     steps.push_back({group, {lpc}, large(RttLargeLpcfs), true});
   }
+  // A 64 MiB buffer read in 1 MiB chunks: by the server itself with
+  // process_vm_readv, then through a memory window.
+  steps.push_back(
+      {"window-read",
+       {rate(fig("process_vm_readv", "process_vm_readv, 1 MiB chunks (MiB/s)",
+                 "process_vm_readv", ""),
+             "process_vm_readv_mib_s", "MiB/s", "")},
+       rate_of(ProcessVmReadv),
+       true});
+  steps.push_back(
+      {"window-read",
+       {rate(fig("window_read", "lpcfs window pread(), 1 MiB chunks (MiB/s)",
+                 "process_vm_readv", ""),
+             "window_read_mib_s", "MiB/s", "window_read_vs_process_vm_readv")},
+       rate_of(WindowRead),
+       true});
   return steps;
 }
 
