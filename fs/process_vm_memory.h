@@ -29,9 +29,22 @@ class ProcessVmMemory final : public ClientMemory {
 // the kernel's fs/fuse/dev.c), so the process cannot be reaped and its
 // pid cannot be given to another. The pidfd tells, besides, whether the
 // process has exited, which is checked before every transfer.
+//
+// Transfers reach anonymous memory only. A page of a file mapping may have
+// to be read in first, and a page of an lpcfs file (a port mapped
+// MAP_PRIVATE, a section) is read through this daemon, whose one thread
+// would be waiting in process_vm_readv for itself: every lpcfs request
+// would hang for good. So before each transfer the process's mappings
+// over the range are looked up (the PROCMAP_QUERY ioctl of
+// /proc/PID/maps, Linux 6.11), and the transfer stops at the first one
+// that is not anonymous, as it stops at a hole. The look-up and the copy
+// are two steps: another thread of the client that maps a file there in
+// between is not caught (lpc.7 "BUGS").
 class PidfdProcess final : public PinnedProcess {
  public:
-  PidfdProcess(int pidfd, uint32_t pid) : pidfd_(pidfd), pid_(pid) {}
+  // `maps`: the process's /proc/PID/maps, open; -1 if it could not be.
+  PidfdProcess(int pidfd, int maps, uint32_t pid)
+      : pidfd_(pidfd), maps_(maps), pid_(pid) {}
   ~PidfdProcess() override;
   PidfdProcess(const PidfdProcess&) = delete;
   PidfdProcess& operator=(const PidfdProcess&) = delete;
@@ -43,7 +56,12 @@ class PidfdProcess final : public PinnedProcess {
   bool Exited() const;
 
  private:
+  // How many bytes from `address` lie in anonymous mappings, up to
+  // `count`: where a transfer may go.
+  size_t AnonymousBytes(uint64_t address, size_t count) const;
+
   int pidfd_;
+  int maps_;
   uint32_t pid_;
 };
 

@@ -376,6 +376,37 @@ TEST_F(MemoryWindowTest, AFaultInTheClientIsEfaultAndPartialIsShort) {
   munmap(two, page);
 }
 
+// A window over a mapping of an lpcfs file: reading it would need the
+// daemon to answer the page fault it caused itself. The daemon refuses it
+// (EFAULT) instead of hanging, and keeps serving.
+TEST_F(MemoryWindowTest, AWindowOverAnLpcfsMappingIsEfault) {
+  long page = sysconf(_SC_PAGESIZE);
+  // The client's own port, mapped privately: faults would be FUSE reads
+  // that wait for a message.
+  void* mapped = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+                      client_.get(), 0);
+  ASSERT_NE(MAP_FAILED, mapped) << strerror(errno);
+  pid_t server = ServeAsAlice([](int srv, const WindowCall& call,
+                                 const std::string& file) {
+    Opened w = Open(file, O_RDWR);
+    CHILD_CHECK_ERR(0, w.err);
+    std::string got;
+    CHILD_CHECK(PRead(w.fd.get(), &got, 16, 0) == -EFAULT);
+    CHILD_CHECK(PWrite(w.fd.get(), "x", 0) == -EFAULT);
+    CHILD_CHECK_ERR(
+        0, Reply(srv, call.record.h.conn_id, call.record.h.msg_id, "refused"));
+    return 0;
+  });
+  std::string reply;
+  EXPECT_OK(CallWithWindow(
+      client_.get(), Window(mapped, page, LPC_WINDOW_READ | LPC_WINDOW_WRITE),
+      "q", &reply));
+  EXPECT_EQ("refused", reply);
+  EXPECT_EQ(0, WaitExit(server));
+  munmap(mapped, page);
+  EXPECT_NE("", StatsText()) << "the daemon still answers";
+}
+
 // The client is killed while its call waits: the daemon ends the call
 // (the kernel's interrupt), and with it the window, before the server
 // learns of it; from then on the window is never reached.

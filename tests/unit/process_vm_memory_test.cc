@@ -127,6 +127,39 @@ TEST_F(ProcessVmMemoryTest, StopsWhereTheMappingEndsAndFaultsPastIt) {
   EXPECT_EQ(Error::kBadAddress, w.error());
 }
 
+// A file mapping may need the daemon itself to fault its pages in (an
+// lpcfs file): transfers stop where anonymous memory does.
+TEST_F(ProcessVmMemoryTest, FileMappingsAreNotReached) {
+  char path[] = "/tmp/lpc-window-test.XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  unlink(path);
+  ASSERT_EQ(0, ftruncate(fd, static_cast<off_t>(page_)));
+  // The file right after the anonymous page, where the unmapped page was.
+  void* file = mmap(base_ + page_, page_, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_FIXED, fd, 0);
+  ASSERT_EQ(static_cast<void*>(base_ + page_), file);
+  close(fd);
+  Child child;
+  ProcessVmMemory memory;
+  auto pinned = memory.Pin(child.sender());
+  ASSERT_TRUE(pinned);
+  char buf[16];
+  auto n = pinned.value()->Read(Address(page_ - 4),
+                                std::as_writable_bytes(std::span(buf)));
+  ASSERT_TRUE(n);
+  EXPECT_EQ(4u, n.value()) << "up to the file mapping";
+  auto in_file = pinned.value()->Read(Address(page_),
+                                      std::as_writable_bytes(std::span(buf)));
+  ASSERT_FALSE(in_file);
+  EXPECT_EQ(Error::kBadAddress, in_file.error());
+  auto w = pinned.value()->Write(Address(page_ + 8),
+                                 std::as_bytes(std::span("x", 1)));
+  ASSERT_FALSE(w);
+  EXPECT_EQ(Error::kBadAddress, w.error());
+  munmap(file, page_);
+}
+
 TEST_F(ProcessVmMemoryTest, AnExitedChildIsNotReached) {
   Child child;
   ProcessVmMemory memory;
