@@ -2,7 +2,7 @@
 // that the server side of its connection may read and write through the
 // file /lpc/.windows/ID while the call the window came with is
 // outstanding. The table gives out the ids, keeps each window's
-// connection, call, client process, range, access and server uid, and
+// connection, client process, range, access and server side's uid, and
 // ends windows; ending one is what takes the server's access away, at
 // once and for good. The copies go through ClientMemory (fs/ makes the
 // system calls).
@@ -36,10 +36,9 @@
 namespace lpc {
 
 // What a call attaches: the struct lpc_window of its message, and who is
-// on either side.
-// (Not the call's message id: it is given when the message is queued,
-// after any wait for room. The connection keeps the window's Attachment
-// under that id, and ends it with the call.)
+// on either side. Not the call's message id: that is given when the
+// message is queued, after any wait for room; the connection keeps the
+// window's Attachment under it and ends the window with the call.
 struct WindowSpec {
   ConnId conn;
   Sender client;  // the calling process: pid and start time
