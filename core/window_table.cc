@@ -72,16 +72,6 @@ void WindowTable::End(uint64_t id) {
   if (it != windows_.end()) released = Erase(it);
 }
 
-void WindowTable::EndConnection(ConnId conn) {
-  std::vector<std::unique_ptr<PinnedProcess>> released;
-  std::lock_guard lock(mu_);
-  for (auto it = windows_.begin(); it != windows_.end();) {
-    auto next = std::next(it);
-    if (it->second.spec.conn == conn) released.push_back(Erase(it));
-    it = next;
-  }
-}
-
 WindowTable::Window* WindowTable::Find(uint64_t id) {
   auto it = windows_.find(id);
   return it == windows_.end() ? nullptr : &it->second;

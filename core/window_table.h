@@ -90,8 +90,6 @@ class WindowTable final : public AttachmentTable {
   // did): its name goes, and its open files fail EPIPE from now on. Waits
   // for a transfer in progress. An id that ended before is ignored.
   void End(uint64_t id);
-  // Every window of connection `conn` ends.
-  void EndConnection(ConnId conn);
   // AttachmentTable: the Attachment of window `id` was destroyed.
   void Detach(uint64_t id) override { End(id); }
 

@@ -220,17 +220,6 @@ TEST_F(WindowTableTest, AClientThatExitedIsNeverReadAgain) {
   EXPECT_EQ(Error::kBrokenPipe, table_.Read(id, 0, buf).error());
 }
 
-TEST_F(WindowTableTest, AConnectionsEndEndsItsWindowsOnly) {
-  uint64_t a = Attach(0, 4, LPC_WINDOW_READ);
-  WindowSpec other = Spec(0, 4, LPC_WINDOW_READ);
-  other.conn = ConnId(8);
-  auto b = table_.Attach(other);
-  ASSERT_TRUE(b);
-  table_.EndConnection(ConnId(7));
-  EXPECT_EQ(Error::kNotFound, table_.Stat(a).error());
-  EXPECT_TRUE(table_.Stat(b.value()));
-}
-
 TEST_F(WindowTableTest, EachClientUserHasALimit) {
   WindowTable small(&memory_, 2);
   ASSERT_TRUE(small.Attach(Spec(0, 1, LPC_WINDOW_READ)));
