@@ -237,6 +237,10 @@ struct lpc_view {
  * A memory window: a range of the caller's own memory that the server
  * may read and write through /lpc/.windows/ID while the call it came
  * with is outstanding (lpc.7 "MEMORY WINDOWS"; lpcfs -o memory_windows).
+ * The file is the window's server side's alone (mode 0400, 0200 or 0600
+ * by access, size `length`): pread()/pwrite() at offsets 0 to length,
+ * end of file there, EFBIG for a write past it, EFAULT where the caller
+ * has no anonymous memory, EPIPE once the call has ended.
  */
 struct lpc_window {
   uint64_t address;  /* start of the range in the caller's address space */
@@ -288,7 +292,9 @@ struct lpc_window {
  * (malformed, or an empty message), EMSGSIZE (message over the port's
  * max message), EAGAIN, ENOBUFS,
  * EPIPE (the server side ended), EINTR, ETIMEDOUT, ECONNABORTED (the
- * daemon stopped). */
+ * daemon stopped); with a memory window also EOPNOTSUPP (the daemon runs
+ * without -o memory_windows, or cannot name the caller's process) and
+ * EDQUOT (the caller's user has 1024 windows already). */
 #define LPC_IOC_CALL(size) \
   _IOC(_IOC_READ | _IOC_WRITE, LPC_IOC_MAGIC, 1, (size))
 
