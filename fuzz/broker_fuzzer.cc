@@ -168,6 +168,9 @@ struct PortModel {
   HandleId server;
   bool live = true;
   bool auto_accept = false;
+  // The port's largest message: the broker's max_message until a
+  // PORT_OPTIONS record with an lpc_port_limits payload changes it.
+  size_t max_message = LPC_MAX_MESSAGE;
 };
 
 struct ExpectedMessage {
@@ -256,6 +259,7 @@ struct Pending {
   size_t rec_conn = kNone;
   uint64_t rec_msg = 0;
   uint32_t rec_flags = 0;
+  uint32_t rec_max_message = 0;  // PORT_OPTIONS: lpc_port_limits, 0: none
   int32_t rec_status = 0;
 };
 
@@ -429,6 +433,9 @@ class Session {
     Limits l;
     l.queue_messages = 1 + in_.Byte() % 4;
     l.queue_bytes = 256 + 3 * size_t{in_.Byte()};
+    // Short messages, as the model's lengths and edges are chosen for
+    // (PortModel::max_message).
+    l.max_message = LPC_MAX_MESSAGE;
     uint8_t b = in_.Byte();
     l.backlog = 1 + b % 4;
     l.reply_window = 1 + (b >> 2) % 4;
@@ -768,8 +775,10 @@ class Session {
         p.expect_error = Error::kNotPermitted;
         break;
       case HKind::kClient:
-      case HKind::kConnFile:
-        if (bytes.size() > LPC_MAX_MESSAGE) {
+      case HKind::kConnFile: {
+        // A connection whose port has closed has the daemon's limit.
+        const PortModel& port = ports_[conns_[hm.index].port];
+        if (bytes.size() > (port.live ? port.max_message : LPC_MAX_MESSAGE)) {
           p.expect_error = Error::kMessageTooLong;
         } else if (bytes.empty()) {
           p.expect_written = true;
@@ -781,13 +790,17 @@ class Session {
           p.msg_sender = sender;
         }
         break;
+      }
       case HKind::kServer: {
-        auto cmd =
-            DecodeServerCommand({bytes.data(), bytes.size()}, LPC_MAX_MESSAGE);
+        auto cmd = DecodeServerCommand({bytes.data(), bytes.size()},
+                                       ports_[hm.index].max_message);
         if (!cmd) {
           p.expect_error = cmd.error();
           break;
         }
+        // A view names a section, which the model does not keep: whether
+        // it attaches is the views tests' to check, not this model's.
+        if (!cmd->attributes.empty()) return;
         p.record = true;
         p.rec_type = cmd->type;
         p.rec_port = hm.index;
@@ -795,6 +808,11 @@ class Session {
         p.rec_flags = cmd->flags;
         p.rec_status = cmd->status;
         if (cmd->type == LPC_REC_PORT_OPTIONS) {
+          if (cmd->payload.size() == sizeof(lpc_port_limits)) {
+            lpc_port_limits limits;
+            std::memcpy(&limits, cmd->payload.data(), sizeof limits);
+            p.rec_max_message = limits.max_message;
+          }
           p.expect_written = true;
           break;
         }
@@ -1226,6 +1244,9 @@ class Session {
     }
     if (!p.record) return;
     if (p.rec_type == LPC_REC_PORT_OPTIONS) {
+      if (p.rec_max_message) {
+        ports_[p.rec_port].max_message = p.rec_max_message;
+      }
       ports_[p.rec_port].auto_accept = p.rec_flags & LPC_PORT_AUTO_ACCEPT;
       if (ports_[p.rec_port].auto_accept) {
         expect_none_waiting_.push_back(p.rec_port);
