@@ -14,8 +14,12 @@
 
 namespace lpc {
 
-Broker::Broker(BrokerDelegate* delegate, Limits limits, WindowTable* windows)
-    : delegate_(delegate), limits_(limits), windows_(windows) {}
+Broker::Broker(BrokerDelegate* delegate, Limits limits, WindowTable* windows,
+               SectionMemoryFactory section_memory)
+    : delegate_(delegate),
+      limits_(limits),
+      sections_(section_memory),
+      windows_(windows) {}
 
 void Broker::SetLogLevel(LogLevel level) {
   std::lock_guard lock(mu_);
@@ -64,6 +68,8 @@ void Broker::Open(Token token, NodeId ino, int open_flags,
     }
     case NodeKind::kMonitorFile:
       return OpenMonitor(std::move(open), open_flags, caller);
+    case NodeKind::kSection:
+      return OpenSection(std::move(open), *node, open_flags);
     case NodeKind::kDirectory:
       return outbox_.Fail(std::move(open), Error::kIsDirectory);
   }
@@ -839,7 +845,7 @@ void Broker::Erase(Connection& conn) {
 void Broker::Release(HandleId handle) {
   Transaction tx(this);
   std::optional<Handle> h = tables_.handles.Take(handle);
-  if (!h) return;
+  if (!h) return SectionGone(sections_.Close(handle));
   outbox_.DropPoll(h->poll);
   switch (h->kind) {
     case HandleKind::kServer:

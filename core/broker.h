@@ -40,6 +40,8 @@
 #include "quota.h"
 #include "records.h"
 #include "requests.h"
+#include "section_memory.h"
+#include "section_table.h"
 #include "server_command.h"
 #include "server_port.h"
 #include "stats_text.h"
@@ -53,13 +55,20 @@ struct CreatedPort {
   HandleId handle;
 };
 
+struct CreatedSection {
+  Attr attr;
+  HandleId handle;
+};
+
 class Broker {
  public:
   // `windows`: where calls attach memory windows (lpc.7 "MEMORY
   // WINDOWS"); null: a call with a window fails EOPNOTSUPP. It must
-  // outlive the broker.
+  // outlive the broker. `section_memory` makes the memory of each section
+  // (the daemon's commits pages lazily; core/section_memory.h).
   explicit Broker(BrokerDelegate* delegate, Limits limits = {},
-                  WindowTable* windows = nullptr);
+                  WindowTable* windows = nullptr,
+                  SectionMemoryFactory section_memory = NewHeapSectionMemory);
   // Requests still waiting are dropped unanswered: call AbortWaiters()
   // first while the delegate can still answer them.
   ~Broker();
@@ -107,6 +116,25 @@ class Broker {
                                  uint32_t perm, uint32_t umask, bool exclusive,
                                  const Caller& caller, int access = O_RDWR);
 
+  // --- Sections (lpc.7 "SECTIONS"), answered at once: they never wait.
+  // The folder they live in; it never changes.
+  NodeId sections_dir() const { return names_.sections_dir(); }
+  // open(O_CREAT) in .sections: a new section of size 0, owned by the
+  // caller, and its first handle. EEXIST if the name is taken (the kernel
+  // opens an existing one without asking us to create it).
+  Result<CreatedSection> CreateSection(NodeId parent, std::string_view name,
+                                       uint32_t perm, uint32_t umask,
+                                       const Caller& caller, int access);
+  // read(2) of a section's handle: up to `size` bytes at `offset`.
+  Result<Bytes> ReadSection(HandleId handle, uint64_t offset, size_t size);
+  // write(2) of a section's handle, or with `write_back` the kernel
+  // writing back a mapping's pages, which changes neither size nor mtime.
+  // Returns the bytes stored: all of them.
+  Result<size_t> WriteSection(HandleId handle, uint64_t offset,
+                              std::span<const std::byte> data, bool write_back);
+  // Sections alive now, for tests.
+  size_t section_count();
+
   // --- Files (answered through the delegate, now or later). A token must
   // be new: not one the broker still holds.
   // open_flags: the open(2) access mode bits and O_NONBLOCK.
@@ -131,6 +159,7 @@ class Broker {
   void Transfer(Token token, HandleId handle, std::span<const std::byte> buffer,
                 const Writer& writer);
 
+  // Closes any handle: a port's, a connection's, .stats' or a section's.
   void Release(HandleId handle);
   // LPC_IOC_MONITOR on an open .monitor (lpc.7 "MONITOR"): sets its
   // options from `buffer` (a struct lpc_monitor_options) and returns them
@@ -193,6 +222,14 @@ class Broker {
   void EndCall(Connection& conn, CallRequest& call, Error why);
   // Remembers when an ioctl with a timeout must end.
   void SetDeadline(Token token, uint32_t timeout_ms);
+
+  // Sections (broker_sections.cc).
+  void OpenSection(std::unique_ptr<OpenRequest> open, Node& node,
+                   int open_flags);
+  Status ResizeSection(Node& node, uint64_t size);
+  // The section's last holder went: its name goes, and the kernel drops
+  // the pages it still caches.
+  void SectionGone(std::optional<NodeId> node);
 
   // Connecting.
   void Connect(std::unique_ptr<OpenRequest> open, Node& node, int open_flags,
@@ -298,6 +335,8 @@ class Broker {
   // Declared before the objects that hold charges, so it outlives them.
   QuotaLedger quota_{limits_.quota};
   Namespace names_;
+  // After quota_ (its sections hold charges).
+  SectionTable sections_;
   // The kFolders charge of each folder, by node, from mkdir to rmdir.
   std::unordered_map<NodeId, QuotaCharge> folder_charges_;
   // The folder paths .stats snapshots share (lpc.7 "STATS", "Cost").

@@ -5,6 +5,8 @@
 
 #include <ctime>
 
+#include "lpc.h"
+
 namespace lpc {
 
 Timestamp Now() {
@@ -42,6 +44,12 @@ Namespace::Namespace() {
       Add(kRootIno, ".windows", NodeKind::kDirectory, 0555, 0, 0).value();
   windows->reserved = true;
   windows_dir_ = windows->attr.ino;
+  // Like /dev/shm: anyone may create a section, only its owner remove it.
+  Node* sections =
+      Add(kRootIno, LPC_SECTIONS_DIR, NodeKind::kDirectory, 01777, 0, 0)
+          .value();
+  sections->reserved = true;
+  sections_dir_ = sections->attr.ino;
 }
 
 Node* Namespace::Find(NodeId ino) {
@@ -117,6 +125,7 @@ void Namespace::Detach(Node* node) {
 void Namespace::Drop(Node* node) {
   node->port = PortId();
   node->conn = ConnId();
+  node->section = false;
   if (node->linked) {
     Detach(node);  // frees it too, if unused
   } else {
@@ -170,7 +179,10 @@ Result<Node*> Namespace::AddCreated(NodeId parent_ino, std::string_view name,
 Result<Node*> Namespace::MakeFolder(NodeId parent, std::string_view name,
                                     uint32_t perm, uint32_t umask, uint32_t uid,
                                     uint32_t gid) {
-  if (IsDaemonFolder(parent)) return Error::kNotPermitted;
+  // .sections holds sections only (lpc.7 "SECTIONS").
+  if (IsDaemonFolder(parent) || parent == sections_dir_) {
+    return Error::kNotPermitted;
+  }
   Node* dir = Find(parent);
   if (!dir) return Error::kNotFound;
   perm &= 07777;
@@ -200,6 +212,7 @@ Status Namespace::Unlink(NodeId parent, std::string_view name) {
     case NodeKind::kDirectory:
       return Error::kIsDirectory;
     case NodeKind::kPort:
+    case NodeKind::kSection:
       Detach(n);
       return Ok{};
     case NodeKind::kConnectionFile:
@@ -219,6 +232,11 @@ Status Namespace::Rename(NodeId parent, std::string_view name,
   Node* n = src.value();
   bool reserved = n->reserved || n->attr.kind == NodeKind::kConnectionFile;
   if (reserved || IsDaemonFolder(parent) || IsDaemonFolder(new_parent)) {
+    return Error::kNotPermitted;
+  }
+  // Sections stay in .sections and nothing else goes there: a section
+  // moved out would look like a port, whose open() connects.
+  if ((n->attr.kind == NodeKind::kSection) != (new_parent == sections_dir_)) {
     return Error::kNotPermitted;
   }
   Node* dst_dir = Find(new_parent);
@@ -255,6 +273,13 @@ Result<Attr> Namespace::SetAttr(NodeId ino, const SetAttrRequest& req) {
         // A port holds no bytes: truncating to 0 (bash's `>`) is a no-op,
         // anything else cannot be honoured.
         if (req.size != 0) return Error::kInvalid;
+        break;
+      case NodeKind::kSection:
+        // The Broker has resized the section: this records it.
+        if (req.size != node->attr.size) {
+          node->attr.size = req.size;
+          node->attr.mtime = Now();
+        }
         break;
     }
   }

@@ -1,7 +1,7 @@
 // The name tree of an lpcfs mount: folders, port names, the reserved .conn
-// and .windows folders and .stats and .monitor files, and the name
-// operations on them (lpc.7 "FILES", "PORTS"). Plain data, no locking: the
-// Broker owns one and guards it with its lock.
+// and .windows folders and .stats and .monitor files, the .sections folder
+// of sections, and the name operations on them (lpc.7 "FILES", "PORTS").
+// Plain data, no locking: the Broker owns one and guards it with its lock.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +26,7 @@ enum class NodeKind : uint8_t {
   kConnectionFile,  // .conn/ID, the server communication port of one conn
   kStatsFile,       // .stats
   kMonitorFile,     // .monitor
+  kSection,         // .sections/NAME, a section (core/section_table.h)
 };
 
 struct Timestamp {
@@ -42,6 +43,7 @@ struct Attr {
   uint32_t uid = 0;
   uint32_t gid = 0;
   uint32_t nlink = 1;
+  uint64_t size = 0;  // sections only: the section's size
   Timestamp atime, mtime, ctime;
 };
 
@@ -52,17 +54,18 @@ struct Node {
   std::map<std::string, NodeId, std::less<>> children;  // folders only
   uint64_t lookups = 0;   // the kernel's references (lookup minus forget)
   bool linked = true;     // still has its name
-  bool reserved = false;  // the root, .conn, .windows, .stats, .monitor
-  // The live port or connection the node is the file of, if any; it keeps
-  // the node while it lives.
+  bool reserved = false;  // the root, .conn, .windows, .sections, .stats...
+  // The live port, connection or section the node is the file of, if any;
+  // it keeps the node while it lives.
   PortId port;
   ConnId conn;
+  bool section = false;
   // POSIX ACLs (lpc.7 "ACCESS CONTROL"). An access list is kept only when
   // it says more than the mode; the group bits of the mode are then its
   // mask. Only folders have a default list.
   std::optional<Acl> access_acl;
   std::optional<Acl> default_acl;
-  bool held() const { return reserved || port || conn; }
+  bool held() const { return reserved || port || conn || section; }
 };
 
 enum class AclKind : uint8_t {
@@ -102,6 +105,7 @@ class Namespace {
   bool IsDaemonFolder(NodeId ino) const {
     return ino == conn_dir_ || ino == windows_dir_;
   }
+  NodeId sections_dir() const { return sections_dir_; }
 
   // The node named `name` in folder `dir`, or an error.
   Result<Node*> Child(NodeId dir, std::string_view name);
@@ -114,8 +118,9 @@ class Namespace {
   // a folder, ENAMETOOLONG for names over kMaxName.
   Result<Node*> Add(NodeId parent, std::string_view name, NodeKind kind,
                     uint32_t perm, uint32_t uid, uint32_t gid);
-  // The port or connection that held the node has gone: its name goes
-  // too, and the node is freed once the kernel no longer refers to it.
+  // The port, connection or section that held the node has gone: its
+  // name goes too, and the node is freed once the kernel no longer refers to
+  // it.
   void Drop(Node* node);
 
   // Add() for a file a caller creates: the mode less the caller's umask,
@@ -130,7 +135,8 @@ class Namespace {
   Result<Node*> MakeFolder(NodeId parent, std::string_view name, uint32_t perm,
                            uint32_t umask, uint32_t uid, uint32_t gid);
   Status RemoveFolder(NodeId parent, std::string_view name);
-  // Removes a port's name; the port keeps working through its handles.
+  // Removes a port's or a section's name; either keeps working through
+  // its handles.
   Status Unlink(NodeId parent, std::string_view name);
   // flags: 0 or RENAME_NOREPLACE; anything else is EINVAL.
   Status Rename(NodeId parent, std::string_view name, NodeId new_parent,
@@ -176,6 +182,7 @@ class Namespace {
   NodeId stats_file_;
   NodeId monitor_file_;
   NodeId windows_dir_;
+  NodeId sections_dir_;
   std::unordered_map<NodeId, std::unique_ptr<Node>> nodes_;
 };
 
