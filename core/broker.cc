@@ -419,8 +419,14 @@ Message Broker::CommandMessage(const ServerCommand& cmd, const Sender& sender) {
 Status Broker::Attach(Connection& conn, Direction direction, Message& message,
                       bool call) {
   if (message.attributes.empty()) return Ok{};
-  // Views come with the section table.
-  if (message.attributes.view) return Error::kNotSupported;
+  if (message.attributes.view) {
+    lpc_view& view = *message.attributes.view;
+    Status begun = BeginView(conn, direction, view, message.sender);
+    if (!begun) return begun;
+    // The message holds it while queued, then the connection (core/
+    // message_attributes.h); whoever lets go last ends it.
+    message.attachments.emplace_back(&view_ends_, view.id);
+  }
   if (lpc_window* w =
           message.attributes.window ? &*message.attributes.window : nullptr) {
     // DecodeAttributes lets a window through in a call's message only.

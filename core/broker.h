@@ -46,6 +46,7 @@
 #include "server_port.h"
 #include "stats_text.h"
 #include "tables.h"
+#include "view_table.h"
 #include "window_table.h"
 
 namespace lpc {
@@ -134,6 +135,16 @@ class Broker {
                               std::span<const std::byte> data, bool write_back);
   // Sections alive now, for tests.
   size_t section_count();
+
+  // --- Views (lpc.7 "VIEWS"). /lpc/.views shows each caller, by its
+  // filesystem uid, the views it received, named by id; each is its
+  // section's node. ENOENT for anyone else's.
+  NodeId views_dir() const { return names_.views_dir(); }
+  Result<Attr> LookupView(std::string_view name, uint32_t uid);
+  Result<std::vector<DirEntry>> ListViews(uint32_t uid);
+  // unlink(2) of /lpc/.views/ID: the receiver ends the view.
+  Status ReleaseView(std::string_view name, uint32_t uid);
+  size_t view_count();
 
   // --- Files (answered through the delegate, now or later). A token must
   // be new: not one the broker still holds.
@@ -230,6 +241,18 @@ class Broker {
   // The section's last holder went: its name goes, and the kernel drops
   // the pages it still caches.
   void SectionGone(std::optional<NodeId> node);
+
+  // Views (broker_views.cc). A message of `conn` about to go `direction`
+  // carries `view`, sent by `sender`: checks it (lpc.7 "VIEWS", errors),
+  // begins it and fills in its id. Nothing changes if it fails.
+  Status BeginView(Connection& conn, Direction direction, lpc_view& view,
+                   const Sender& sender);
+  // The view ends (unlinked, its call over, its connection gone): what
+  // was lent goes back, and the section may go with it. Nothing if it
+  // has ended already.
+  void EndView(uint64_t id);
+  // The view `name` names, if `uid` received it.
+  const View* ReceivedView(std::string_view name, uint32_t uid);
 
   // Connecting.
   void Connect(std::unique_ptr<OpenRequest> open, Node& node, int open_flags,
@@ -337,6 +360,19 @@ class Broker {
   Namespace names_;
   // After quota_ (its sections hold charges).
   SectionTable sections_;
+  // Before tables_: the messages and connections there hold views, which
+  // end into it (and into names_, sections_, outbox_) when they go.
+  ViewTable views_;
+  // Ends a view when the last Attachment holding it goes.
+  class ViewEnds final : public AttachmentTable {
+   public:
+    explicit ViewEnds(Broker* broker) : broker_(broker) {}
+    void Detach(uint64_t id) override { broker_->EndView(id); }
+
+   private:
+    Broker* broker_;
+  };
+  ViewEnds view_ends_{this};
   // The kFolders charge of each folder, by node, from mkdir to rmdir.
   std::unordered_map<NodeId, QuotaCharge> folder_charges_;
   // The folder paths .stats snapshots share (lpc.7 "STATS", "Cost").

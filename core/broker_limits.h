@@ -38,6 +38,9 @@ struct Limits {
   // The largest section (lpc.7 "SECTIONS"): ftruncate(2) or a write past
   // it fails EFBIG.
   uint64_t section_max = uint64_t{1} << 30;
+  // Live views a connection's messages carried, both ways (lpc.7
+  // "VIEWS"): one more fails ENOBUFS.
+  size_t views_per_connection = 64;
   // Per-user quotas (core/quota.h).
   QuotaLimits quota;
 };

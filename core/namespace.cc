@@ -3,6 +3,7 @@
 #include <linux/fs.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "lpc.h"
@@ -50,6 +51,14 @@ Namespace::Namespace() {
           .value();
   sections->reserved = true;
   sections_dir_ = sections->attr.ino;
+  // Its names are the Broker's (views, lpc.7 "VIEWS"), each shown to its
+  // receiver only. Writable by all without the sticky bit, so that the
+  // kernel lets a receiver unlink a view of a section it does not own;
+  // the Broker refuses everyone else, and every other change.
+  Node* views =
+      Add(kRootIno, LPC_VIEWS_DIR, NodeKind::kDirectory, 0777, 0, 0).value();
+  views->reserved = true;
+  views_dir_ = views->attr.ino;
 }
 
 Node* Namespace::Find(NodeId ino) {
@@ -284,8 +293,12 @@ Result<Attr> Namespace::SetAttr(NodeId ino, const SetAttrRequest& req) {
     }
   }
   if (req.set_perm) {
-    node->attr.perm = req.perm & 07777;
-    if (node->access_acl) node->access_acl->Chmod(node->attr.perm);
+    // What the owner set; lent grants stay on top of it.
+    uint32_t& perm = node->lent ? node->lent->perm : node->attr.perm;
+    std::optional<Acl>& acl = node->lent ? node->lent->acl : node->access_acl;
+    perm = req.perm & 07777;
+    if (acl) acl->Chmod(perm);
+    ApplyGrants(node);
   }
   if (req.set_uid) node->attr.uid = req.uid;
   if (req.set_gid) node->attr.gid = req.gid;
@@ -328,15 +341,54 @@ Result<Attr> Namespace::SetAcl(NodeId ino, AclKind kind,
     }
     node->default_acl = std::move(acl);
   } else {
+    uint32_t& perm = node->lent ? node->lent->perm : node->attr.perm;
     if (acl) {
-      node->attr.perm = (node->attr.perm & ~uint32_t{0777}) | acl->ModeBits();
+      perm = (perm & ~uint32_t{0777}) | acl->ModeBits();
       if (acl->EquivalentToMode()) acl.reset();
     }
-    if (!keeps_sgid) node->attr.perm &= ~uint32_t{S_ISGID};
-    node->access_acl = std::move(acl);
+    if (!keeps_sgid) perm &= ~uint32_t{S_ISGID};
+    (node->lent ? node->lent->acl : node->access_acl) = std::move(acl);
+    ApplyGrants(node);
   }
   node->attr.ctime = Now();
   return node->attr;
+}
+
+void Namespace::Lend(NodeId ino, AclGrant grant) {
+  Node* node = Find(ino);
+  if (!node) return;
+  if (!node->lent) {
+    node->lent = Node::Lent{node->attr.perm, node->access_acl, {}};
+  }
+  node->lent->grants.push_back(grant);
+  ApplyGrants(node);
+  node->attr.ctime = Now();
+}
+
+void Namespace::Unlend(NodeId ino, AclGrant grant) {
+  Node* node = Find(ino);
+  if (!node || !node->lent) return;
+  auto& grants = node->lent->grants;
+  auto it = std::find(grants.begin(), grants.end(), grant);
+  if (it == grants.end()) return;
+  grants.erase(it);
+  ApplyGrants(node);
+  node->attr.ctime = Now();
+}
+
+void Namespace::ApplyGrants(Node* node) {
+  if (!node->lent) return;
+  Node::Lent& lent = *node->lent;
+  if (lent.grants.empty()) {
+    node->attr.perm = lent.perm;
+    node->access_acl = std::move(lent.acl);
+    node->lent.reset();
+    return;
+  }
+  Acl shown =
+      (lent.acl ? *lent.acl : Acl::FromMode(lent.perm)).WithGrants(lent.grants);
+  node->attr.perm = (lent.perm & ~uint32_t{0777}) | shown.ModeBits();
+  node->access_acl = std::move(shown);
 }
 
 std::vector<AclKind> Namespace::AclsOf(NodeId ino) {

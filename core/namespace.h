@@ -1,7 +1,8 @@
-// The name tree of an lpcfs mount: folders, port names, the reserved .conn
-// and .windows folders and .stats and .monitor files, the .sections folder
-// of sections, and the name operations on them (lpc.7 "FILES", "PORTS").
-// Plain data, no locking: the Broker owns one and guards it with its lock.
+// The name tree of an lpcfs mount: folders, port names, the reserved .conn,
+// .windows and .views folders (the daemon's names only), the .sections
+// folder of sections, the .stats and .monitor files, and the name operations
+// on them (lpc.7 "FILES", "PORTS"). Plain data, no locking: the Broker owns
+// one and guards it with its lock.
 #pragma once
 
 #include <cstdint>
@@ -65,6 +66,16 @@ struct Node {
   // mask. Only folders have a default list.
   std::optional<Acl> access_acl;
   std::optional<Acl> default_acl;
+  // Access lent while views of a section live (lpc.7 "VIEWS"): the
+  // permission bits and list the owner set, under the grants that
+  // attr.perm and access_acl show on top of them. chmod and setfacl
+  // change what the owner set; the grants stay on top.
+  struct Lent {
+    uint32_t perm = 0;
+    std::optional<Acl> acl;
+    std::vector<AclGrant> grants;
+  };
+  std::optional<Lent> lent;
   bool held() const { return reserved || port || conn || section; }
 };
 
@@ -101,11 +112,12 @@ class Namespace {
   NodeId stats_file() const { return stats_file_; }
   NodeId monitor_file() const { return monitor_file_; }
   NodeId windows_dir() const { return windows_dir_; }
-  // .conn and .windows: only the daemon puts names in them.
+  // .conn, .windows and .views: only the daemon puts names in them.
   bool IsDaemonFolder(NodeId ino) const {
-    return ino == conn_dir_ || ino == windows_dir_;
+    return ino == conn_dir_ || ino == windows_dir_ || ino == views_dir_;
   }
   NodeId sections_dir() const { return sections_dir_; }
+  NodeId views_dir() const { return views_dir_; }
 
   // The node named `name` in folder `dir`, or an error.
   Result<Node*> Child(NodeId dir, std::string_view name);
@@ -156,6 +168,10 @@ class Namespace {
   // as posix_acl_update_mode() does. EPERM on .conn, .stats and .monitor.
   Result<Attr> SetAcl(NodeId ino, AclKind kind,
                       std::span<const std::byte> xattr, bool keeps_sgid);
+  // Lends `grant` on a file until Unlend() takes that grant back; the
+  // grants of one user add up. The kernel must forget the list it cached.
+  void Lend(NodeId ino, AclGrant grant);
+  void Unlend(NodeId ino, AclGrant grant);
   // Which lists the node has, for listxattr.
   std::vector<AclKind> AclsOf(NodeId ino);
   Result<std::vector<DirEntry>> List(NodeId dir);
@@ -175,6 +191,8 @@ class Namespace {
   void Detach(Node* node);
   void Move(Node* node, NodeId new_parent, std::string_view new_name);
   void ReleaseIfUnused(Node* node);
+  // Shows what the owner set with the grants on top (Node::Lent).
+  static void ApplyGrants(Node* node);
 
   uint64_t last_ino_ = kRootIno.value();
   uint64_t folder_moves_ = 0;
@@ -183,6 +201,7 @@ class Namespace {
   NodeId monitor_file_;
   NodeId windows_dir_;
   NodeId sections_dir_;
+  NodeId views_dir_;
   std::unordered_map<NodeId, std::unique_ptr<Node>> nodes_;
 };
 
