@@ -128,11 +128,13 @@ class Broker {
                                        const Caller& caller, int access);
   // read(2) of a section's handle: up to `size` bytes at `offset`.
   Result<Bytes> ReadSection(HandleId handle, uint64_t offset, size_t size);
-  // write(2) of a section's handle, or with `write_back` the kernel
-  // writing back a mapping's pages, which changes neither size nor mtime.
+  // write(2) of a section's handle by `writer` (fsuid), or without one
+  // the kernel writing back a mapping's pages, which changes neither size
+  // nor mtime. Only the owner or root may write past the end (EPERM).
   // Returns the bytes stored: all of them.
   Result<size_t> WriteSection(HandleId handle, uint64_t offset,
-                              std::span<const std::byte> data, bool write_back);
+                              std::span<const std::byte> data,
+                              std::optional<uint32_t> writer);
   // Sections alive now, for tests.
   size_t section_count();
 
@@ -237,7 +239,9 @@ class Broker {
   // Sections (broker_sections.cc).
   void OpenSection(std::unique_ptr<OpenRequest> open, Node& node,
                    int open_flags);
-  Status ResizeSection(Node& node, uint64_t size);
+  // `caller`: the fsuid asking, if known (write-back is not).
+  Status ResizeSection(Node& node, uint64_t size,
+                       std::optional<uint32_t> caller);
   // The section's last holder went: its name goes, and the kernel drops
   // the pages it still caches.
   void SectionGone(std::optional<NodeId> node);

@@ -31,7 +31,8 @@ Result<Attr> Broker::SetAttr(NodeId ino, const SetAttrRequest& request) {
   Transaction tx(this);
   Node* node = names_.Find(ino);
   if (node && node->attr.kind == NodeKind::kSection && request.set_size) {
-    if (Status resized = ResizeSection(*node, request.size); !resized) {
+    if (Status resized = ResizeSection(*node, request.size, request.caller_uid);
+        !resized) {
       return resized.error();
     }
   }

@@ -9,6 +9,16 @@
 #include "broker_internal.h"
 
 namespace lpc {
+namespace {
+
+// A peer that may write a section (by its mode, its ACL or a view) must
+// not pull pages out from under the owner's mappings (SIGBUS) nor spend
+// the creator's quota: only the owner or root changes its size.
+bool MayResize(const Node& node, uint32_t caller) {
+  return caller == 0 || caller == node.attr.uid;
+}
+
+}  // namespace
 
 Result<CreatedSection> Broker::CreateSection(NodeId parent,
                                              std::string_view name,
@@ -56,11 +66,16 @@ Result<Bytes> Broker::ReadSection(HandleId handle, uint64_t offset,
 
 Result<size_t> Broker::WriteSection(HandleId handle, uint64_t offset,
                                     std::span<const std::byte> data,
-                                    bool write_back) {
+                                    std::optional<uint32_t> writer) {
   Transaction tx(this);
   Section* section = sections_.SectionOf(handle);
   if (!section) return Error::kBadHandle;
   Node* node = names_.Find(section->node());
+  const bool grows =
+      offset > section->size() || data.size() > section->size() - offset;
+  if (grows && writer && node && !MayResize(*node, *writer)) {
+    return Error::kNotPermitted;
+  }
   Status written = section->Write(offset, data, limits_.section_max);
   if (!written) {
     if (written.error() == Error::kQuotaExceeded && node) {
@@ -74,14 +89,18 @@ Result<size_t> Broker::WriteSection(HandleId handle, uint64_t offset,
     // Write-back comes when the kernel decides, long after the stores it
     // carries; like the size, mtime is the file's as write(2) and
     // ftruncate(2) left it (fs/README.md "Sections").
-    if (!write_back) node->attr.mtime = node->attr.ctime = Now();
+    if (writer) node->attr.mtime = node->attr.ctime = Now();
   }
   return data.size();
 }
 
-Status Broker::ResizeSection(Node& node, uint64_t size) {
+Status Broker::ResizeSection(Node& node, uint64_t size,
+                             std::optional<uint32_t> caller) {
   Section* section = sections_.Find(node.attr.ino);
   if (!section) return Error::kNotFound;
+  if (size != section->size() && caller && !MayResize(node, *caller)) {
+    return Error::kNotPermitted;
+  }
   Status resized = section->Resize(size, limits_.section_max);
   if (!resized && resized.error() == Error::kQuotaExceeded) {
     LogQuota(names_.PathOf(node), section->charged_uid(),

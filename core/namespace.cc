@@ -236,6 +236,10 @@ Status Namespace::Rename(NodeId parent, std::string_view name,
                          NodeId new_parent, std::string_view new_name,
                          unsigned flags) {
   if (flags & ~unsigned{RENAME_NOREPLACE}) return Error::kInvalid;
+  // The names in .views are the Broker's, not nodes of this tree.
+  if (parent == views_dir_ || new_parent == views_dir_) {
+    return Error::kNotPermitted;
+  }
   auto src = Child(parent, name);
   if (!src) return src.error();
   Node* n = src.value();

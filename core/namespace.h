@@ -97,6 +97,9 @@ struct SetAttrRequest {
   uint32_t perm = 0, uid = 0, gid = 0;
   uint64_t size = 0;
   Timestamp atime, mtime;
+  // Who asks (fsuid), if known: only a section's owner or root may change
+  // its size (lpc.7 "SECTIONS").
+  std::optional<uint32_t> caller_uid;
 };
 
 class Namespace {

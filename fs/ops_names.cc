@@ -86,6 +86,7 @@ void SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
     r.gid = attr->st_gid;
     r.set_size = to_set & FUSE_SET_ATTR_SIZE;
     r.size = static_cast<uint64_t>(attr->st_size);
+    r.caller_uid = fuse_req_ctx(req)->uid;
     Timestamp now = Now();
     if (to_set & FUSE_SET_ATTR_ATIME_NOW) {
       r.set_atime = true;

@@ -49,13 +49,15 @@ void ReadSection(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
 
 // fi->writepage: the kernel writes back pages of a mapping, with no
 // caller (uid, gid and pid 0), through any handle of the section opened
-// for writing.
+// for writing: no writer then.
 void WriteSection(fuse_req_t req, const char* buf, size_t size, off_t off,
                   fuse_file_info* fi) {
   Guarded(req, [&] {
     auto written = Daemon::Of(req).broker().WriteSection(
         HandleOfFile(fi->fh), static_cast<uint64_t>(off),
-        {reinterpret_cast<const std::byte*>(buf), size}, fi->writepage != 0);
+        {reinterpret_cast<const std::byte*>(buf), size},
+        fi->writepage ? std::nullopt
+                      : std::optional<uint32_t>(fuse_req_ctx(req)->uid));
     if (!written) return ReplyError(req, written.error());
     fuse_reply_write(req, written.value());
   });

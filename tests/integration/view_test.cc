@@ -177,6 +177,8 @@ TEST_F(ViewTest, TheServerReadsAndWritesTheCallersSectionThroughAView) {
     CHILD_CHECK(m != MAP_FAILED);
     CHILD_CHECK(std::strcmp(m + 4096, "request data") == 0);
     std::strcpy(m + 8192, "result data");
+    // Writing is lent, resizing is not: that is the owner's.
+    CHILD_CHECK_ERR(EPERM, ftruncate(o.fd.get(), 4096) == 0 ? 0 : errno);
     viewed.Open();
     CHILD_CHECK(checked.Wait());
     munmap(m, kSize);
@@ -264,6 +266,12 @@ TEST_F(ViewTest, AReplyCarriesAViewBackToTheClient) {
     CHILD_CHECK(std::strcmp(buf, "from bob") == 0);
     // Read only: the view lends no more.
     CHILD_CHECK_ERR(EACCES, Open(view_path(v.id), O_RDWR).err);
+    // The names in .views are the daemon's: nothing else changes there.
+    const std::string other = view_path(v.id) + "0";
+    CHILD_CHECK_ERR(
+        EPERM, rename(view_path(v.id).c_str(), other.c_str()) == 0 ? 0 : errno);
+    CHILD_CHECK_ERR(EPERM, Open(other, O_CREAT | O_EXCL | O_RDWR, 0600).err);
+    CHILD_CHECK_ERR(EPERM, mkdir(other.c_str(), 0700) == 0 ? 0 : errno);
     // The receiver ends it by unlinking its name.
     CHILD_CHECK(unlink(view_path(v.id).c_str()) == 0);
     CHILD_CHECK_ERR(ENOENT, Open(view_path(v.id), O_RDONLY).err);

@@ -202,7 +202,7 @@ TEST_F(BrokerSectionTest, SizedReadAndWrittenThroughItsHandles) {
   HandleId third = std::get<Opened>(*opened).handle.handle;
 
   Bytes hello = BytesOf("hello");
-  EXPECT_EQ(broker_.WriteSection(created->handle, 100, hello, false).value(),
+  EXPECT_EQ(broker_.WriteSection(created->handle, 100, hello, 1000u).value(),
             5u);
   auto read = broker_.ReadSection(other, 98, 10);
   ASSERT_TRUE(read);
@@ -210,16 +210,26 @@ TEST_F(BrokerSectionTest, SizedReadAndWrittenThroughItsHandles) {
       std::string(reinterpret_cast<const char*>(read->data()), read->size()),
       std::string("\0\0hello\0\0\0", 10));
   // A write past the end grows it; write-back leaves size and mtime.
-  ASSERT_TRUE(broker_.WriteSection(third, 8190, hello, false));
+  ASSERT_TRUE(broker_.WriteSection(third, 8190, hello, 1000u));
   EXPECT_EQ(broker_.GetAttr(ino)->size, 8195u);
   Timestamp mtime = broker_.GetAttr(ino)->mtime;
-  ASSERT_TRUE(broker_.WriteSection(third, 0, hello, true));
+  ASSERT_TRUE(broker_.WriteSection(third, 0, hello, std::nullopt));
   EXPECT_EQ(broker_.GetAttr(ino)->mtime.nsec, mtime.nsec);
   EXPECT_EQ(broker_.GetAttr(ino)->size, 8195u);
 
   EXPECT_EQ(broker_.SetAttr(ino, Truncate((1 << 20) + 1)).error(),
             Error::kFileTooBig);
-  EXPECT_EQ(broker_.WriteSection(third, 1 << 20, hello, false).error(),
+  // A peer that may write it may not resize it: only the owner or root.
+  SetAttrRequest by_peer = Truncate(1);
+  by_peer.caller_uid = 2000;
+  EXPECT_EQ(broker_.SetAttr(ino, by_peer).error(), Error::kNotPermitted);
+  EXPECT_EQ(broker_.WriteSection(third, 8195, hello, 2000u).error(),
+            Error::kNotPermitted);
+  EXPECT_TRUE(broker_.WriteSection(third, 0, hello, 2000u));
+  by_peer.caller_uid = 0;
+  by_peer.size = 8195;
+  EXPECT_TRUE(broker_.SetAttr(ino, by_peer));
+  EXPECT_EQ(broker_.WriteSection(third, 1 << 20, hello, 1000u).error(),
             Error::kFileTooBig);
   EXPECT_EQ(broker_.UsageOf(1000)[QuotaKind::kSectionBytes], 8195u);
   for (HandleId h : {created->handle, other, third}) broker_.Release(h);
@@ -236,7 +246,7 @@ TEST_F(BrokerSectionTest, QuotaCountsEverySectionOfTheUser) {
             uint64_t{1} << 20);
   ASSERT_TRUE(broker_.SetAttr(b->attr.ino, Truncate(1 << 20)));
   Bytes one = BytesOf("x");
-  EXPECT_EQ(broker_.WriteSection(b->handle, 1 << 20, one, false).error(),
+  EXPECT_EQ(broker_.WriteSection(b->handle, 1 << 20, one, 1000u).error(),
             Error::kFileTooBig);
   broker_.Release(a->handle);
   broker_.Release(b->handle);
@@ -255,7 +265,7 @@ TEST_F(BrokerSectionTest, LivesUntilItsLastHandleNotItsName) {
   ASSERT_TRUE(broker_.Unlink(dir, "buf"));
   EXPECT_EQ(broker_.Lookup(dir, "buf").error(), Error::kNotFound);
   Bytes data = BytesOf("kept");
-  EXPECT_TRUE(broker_.WriteSection(second, 0, data, false));
+  EXPECT_TRUE(broker_.WriteSection(second, 0, data, 1000u));
   EXPECT_EQ(broker_.section_count(), 1u);
   EXPECT_TRUE(d_.invalidated.empty());
   broker_.Release(second);
