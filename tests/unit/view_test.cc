@@ -198,6 +198,69 @@ TEST_F(BrokerViewTest, AViewKeepsTheSectionAliveAfterItsLastHandle) {
   EXPECT_EQ(d_.invalidated.back(), std::make_pair(section_, true));
 }
 
+TEST_F(BrokerViewTest, ACancelledCallEndsTheViewItCarried) {
+  // A call with a view, read by the server, then interrupted.
+  lpc_view v{};
+  v.section = section_.value();
+  v.length = 1;
+  v.access = LPC_VIEW_READ;
+  Bytes payload(sizeof v);
+  std::memcpy(payload.data(), &v, sizeof v);
+  payload.push_back(std::byte{'x'});
+  Bytes record = EncodeCommand(LPC_REC_MESSAGE, 0, 0, LPC_MESSAGE_VIEW, 0,
+                               SpanOf(payload));
+  Bytes buf(sizeof(lpc_transfer) + 4096);
+  lpc_transfer h{};
+  h.send_length = static_cast<uint32_t>(record.size());
+  std::memcpy(buf.data(), &h, sizeof h);
+  std::memcpy(buf.data() + sizeof h, record.data(), record.size());
+  Req call = d_.Issue(RequestKind::kCall);
+  broker_.Call(call.token, client_, SpanOf(buf), Sender{42, kAlice, kAlice});
+  lpc_view got = ReceivedView();
+  EXPECT_TRUE(broker_.LookupView(std::to_string(got.id), 1000));
+  ASSERT_TRUE(Cancel(call));
+  EXPECT_EQ(broker_.view_count(), 0u);
+  EXPECT_EQ(broker_.LookupView(std::to_string(got.id), 1000).error(),
+            Error::kNotFound);
+}
+
+TEST_F(BrokerViewTest, APlainReadOfItsMessageEndsIt) {
+  // The server shares a section of its own with a SEND; the client reads
+  // the message with read(), which carries bytes only.
+  auto own = broker_.CreateSection(broker_.sections_dir(), "server", 0600, 0,
+                                   MakeCaller(1, 1000), O_RDWR);
+  ASSERT_TRUE(own);
+  SetAttrRequest size;
+  size.set_size = true;
+  size.size = 4096;
+  ASSERT_TRUE(broker_.SetAttr(own->attr.ino, size));
+  lpc_view v{};
+  v.section = own->attr.ino.value();
+  v.length = 4096;
+  v.access = LPC_VIEW_READ;
+  Bytes payload(sizeof v);
+  std::memcpy(payload.data(), &v, sizeof v);
+  payload.push_back(std::byte{'m'});
+  Req w = d_.Issue(RequestKind::kWrite);
+  Bytes rec = EncodeCommand(LPC_REC_SEND, conn_.value(), 0, LPC_MESSAGE_VIEW, 0,
+                            SpanOf(payload));
+  broker_.Write(w.token, server_, SpanOf(rec), true, Sender{1, 1000, 1000});
+  ExpectWritten(w);
+  ASSERT_EQ(broker_.view_count(), 1u);
+  ASSERT_EQ(broker_.ListViews(kAlice)->size(), 1u);
+  // alice is lent read access on the server's 0600 section meanwhile.
+  Acl lent =
+      Acl::Decode(broker_.GetAcl(own->attr.ino, AclKind::kAccess).value())
+          .value();
+  EXPECT_TRUE(lent.Permits({kAlice, kAlice, {}}, 1000, 1000, kAclRead));
+  EXPECT_FALSE(lent.Permits({kAlice, kAlice, {}}, 1000, 1000, kAclWrite));
+  EXPECT_EQ(DataOf(Read(client_)), "m");
+  EXPECT_EQ(broker_.view_count(), 0u);
+  EXPECT_EQ(broker_.GetAcl(own->attr.ino, AclKind::kAccess).error(),
+            Error::kNoData);
+  broker_.Release(own->handle);
+}
+
 TEST_F(BrokerViewTest, BadViewsFailAndLendNothing) {
   EXPECT_EQ(SendView(4096, 4097, LPC_VIEW_READ).error(), Error::kInvalid);
   EXPECT_EQ(SendView(8192, 1, LPC_VIEW_READ).error(), Error::kInvalid);
