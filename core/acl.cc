@@ -46,6 +46,59 @@ bool Named(AclTag tag) { return tag == AclTag::kUser || tag == AclTag::kGroup; }
 
 }  // namespace
 
+Acl Acl::WithGrants(std::span<const AclGrant> grants) const {
+  if (grants.empty()) return *this;
+  std::vector<AclEntry> entries = entries_;
+  auto find = [&](AclTag tag) {
+    return std::find_if(entries.begin(), entries.end(),
+                        [tag](const AclEntry& e) { return e.tag == tag; });
+  };
+  // Without a mask the owning group's entry bounds the group class.
+  auto old_mask = find(AclTag::kMask);
+  const uint16_t bound = old_mask != entries.end()
+                             ? old_mask->perm
+                             : find(AclTag::kGroupObj)->perm;
+  for (AclEntry& e : entries) {
+    if (e.tag == AclTag::kUser || e.tag == AclTag::kGroup ||
+        e.tag == AclTag::kGroupObj) {
+      e.perm &= bound;
+    }
+  }
+  for (const AclGrant& g : grants) {
+    auto it =
+        std::find_if(entries.begin(), entries.end(), [&](const AclEntry& e) {
+          return e.tag == AclTag::kUser && e.id == g.uid;
+        });
+    if (it != entries.end()) {
+      it->perm |= g.perm;
+    } else {
+      entries.push_back({AclTag::kUser, g.perm, g.uid});
+    }
+  }
+  // The mask: the union of the group class, as setfacl computes it.
+  uint16_t mask = 0;
+  for (const AclEntry& e : entries) {
+    if (e.tag == AclTag::kUser || e.tag == AclTag::kGroup ||
+        e.tag == AclTag::kGroupObj) {
+      mask |= e.perm;
+    }
+  }
+  if (auto m = find(AclTag::kMask); m != entries.end()) {
+    m->perm = mask;
+  } else {
+    entries.push_back({AclTag::kMask, mask, 0});
+  }
+  // posix_acl_valid()'s order: by tag, named entries by id.
+  std::sort(
+      entries.begin(), entries.end(), [](const AclEntry& a, const AclEntry& b) {
+        if (a.tag != b.tag) {
+          return static_cast<uint16_t>(a.tag) < static_cast<uint16_t>(b.tag);
+        }
+        return a.id < b.id;
+      });
+  return Acl(std::move(entries));
+}
+
 bool Accessor::InGroup(uint32_t group) const {
   return group == gid ||
          std::find(groups.begin(), groups.end(), group) != groups.end();

@@ -47,6 +47,14 @@ struct Accessor {
   bool InGroup(uint32_t group) const;
 };
 
+// Access the daemon lends a user on a file for a while: while a view of a
+// section lives, its receiver may open the section (lpc.7 "VIEWS").
+struct AclGrant {
+  uint32_t uid;
+  uint16_t perm;  // kAclRead, | kAclWrite
+  bool operator==(const AclGrant&) const = default;
+};
+
 // The permission bits of an access check.
 inline constexpr uint16_t kAclRead = 4;
 inline constexpr uint16_t kAclWrite = 2;
@@ -75,6 +83,13 @@ class Acl {
   // chmod: the owner, mask (or owning group) and other entries take the
   // new permission bits; named entries stay (posix_acl_chmod()).
   void Chmod(uint32_t mode);
+
+  // This list with `grants` lent on top: each grantee's named-user entry
+  // gains the granted bits (a new entry if it had none), and the mask
+  // widens to let them through. So that nobody else gains anything by
+  // the wider mask, every other group-class entry is first narrowed to
+  // what the old mask let through. Without grants, the list itself.
+  Acl WithGrants(std::span<const AclGrant> grants) const;
 
   // A new file in a folder with this default list: the list the file gets
   // with its requested `mode` applied to it, and `mode` narrowed to what

@@ -14,8 +14,12 @@
 
 namespace lpc {
 
-Broker::Broker(BrokerDelegate* delegate, Limits limits, WindowTable* windows)
-    : delegate_(delegate), limits_(limits), windows_(windows) {}
+Broker::Broker(BrokerDelegate* delegate, Limits limits, WindowTable* windows,
+               SectionMemoryFactory section_memory)
+    : delegate_(delegate),
+      limits_(limits),
+      sections_(section_memory),
+      windows_(windows) {}
 
 void Broker::SetLogLevel(LogLevel level) {
   std::lock_guard lock(mu_);
@@ -64,6 +68,8 @@ void Broker::Open(Token token, NodeId ino, int open_flags,
     }
     case NodeKind::kMonitorFile:
       return OpenMonitor(std::move(open), open_flags, caller);
+    case NodeKind::kSection:
+      return OpenSection(std::move(open), *node, open_flags);
     case NodeKind::kDirectory:
       return outbox_.Fail(std::move(open), Error::kIsDirectory);
   }
@@ -413,8 +419,14 @@ Message Broker::CommandMessage(const ServerCommand& cmd, const Sender& sender) {
 Status Broker::Attach(Connection& conn, Direction direction, Message& message,
                       bool call) {
   if (message.attributes.empty()) return Ok{};
-  // Views come with the section table.
-  if (message.attributes.view) return Error::kNotSupported;
+  if (message.attributes.view) {
+    lpc_view& view = *message.attributes.view;
+    Status begun = BeginView(conn, direction, view, message.sender);
+    if (!begun) return begun;
+    // The message holds it while queued, then the connection (core/
+    // message_attributes.h); whoever lets go last ends it.
+    message.attachments.emplace_back(&view_ends_, view.id);
+  }
   if (lpc_window* w =
           message.attributes.window ? &*message.attributes.window : nullptr) {
     // DecodeAttributes lets a window through in a call's message only.
@@ -839,7 +851,7 @@ void Broker::Erase(Connection& conn) {
 void Broker::Release(HandleId handle) {
   Transaction tx(this);
   std::optional<Handle> h = tables_.handles.Take(handle);
-  if (!h) return;
+  if (!h) return SectionGone(sections_.Close(handle));
   outbox_.DropPoll(h->poll);
   switch (h->kind) {
     case HandleKind::kServer:

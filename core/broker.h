@@ -40,10 +40,13 @@
 #include "quota.h"
 #include "records.h"
 #include "requests.h"
+#include "section_memory.h"
+#include "section_table.h"
 #include "server_command.h"
 #include "server_port.h"
 #include "stats_text.h"
 #include "tables.h"
+#include "view_table.h"
 #include "window_table.h"
 
 namespace lpc {
@@ -53,13 +56,20 @@ struct CreatedPort {
   HandleId handle;
 };
 
+struct CreatedSection {
+  Attr attr;
+  HandleId handle;
+};
+
 class Broker {
  public:
   // `windows`: where calls attach memory windows (lpc.7 "MEMORY
   // WINDOWS"); null: a call with a window fails EOPNOTSUPP. It must
-  // outlive the broker.
+  // outlive the broker. `section_memory` makes the memory of each section
+  // (the daemon's commits pages lazily; core/section_memory.h).
   explicit Broker(BrokerDelegate* delegate, Limits limits = {},
-                  WindowTable* windows = nullptr);
+                  WindowTable* windows = nullptr,
+                  SectionMemoryFactory section_memory = NewHeapSectionMemory);
   // Requests still waiting are dropped unanswered: call AbortWaiters()
   // first while the delegate can still answer them.
   ~Broker();
@@ -107,6 +117,37 @@ class Broker {
                                  uint32_t perm, uint32_t umask, bool exclusive,
                                  const Caller& caller, int access = O_RDWR);
 
+  // --- Sections (lpc.7 "SECTIONS"), answered at once: they never wait.
+  // The folder they live in; it never changes.
+  NodeId sections_dir() const { return names_.sections_dir(); }
+  // open(O_CREAT) in .sections: a new section of size 0, owned by the
+  // caller, and its first handle. EEXIST if the name is taken (the kernel
+  // opens an existing one without asking us to create it).
+  Result<CreatedSection> CreateSection(NodeId parent, std::string_view name,
+                                       uint32_t perm, uint32_t umask,
+                                       const Caller& caller, int access);
+  // read(2) of a section's handle: up to `size` bytes at `offset`.
+  Result<Bytes> ReadSection(HandleId handle, uint64_t offset, size_t size);
+  // write(2) of a section's handle by `writer` (fsuid), or without one
+  // the kernel writing back a mapping's pages, which changes neither size
+  // nor mtime. Only the owner or root may write past the end (EPERM).
+  // Returns the bytes stored: all of them.
+  Result<size_t> WriteSection(HandleId handle, uint64_t offset,
+                              std::span<const std::byte> data,
+                              std::optional<uint32_t> writer);
+  // Sections alive now, for tests.
+  size_t section_count();
+
+  // --- Views (lpc.7 "VIEWS"). /lpc/.views shows each caller, by its
+  // filesystem uid, the views it received, named by id; each is its
+  // section's node. ENOENT for anyone else's.
+  NodeId views_dir() const { return names_.views_dir(); }
+  Result<Attr> LookupView(std::string_view name, uint32_t uid);
+  Result<std::vector<DirEntry>> ListViews(uint32_t uid);
+  // unlink(2) of /lpc/.views/ID: the receiver ends the view.
+  Status ReleaseView(std::string_view name, uint32_t uid);
+  size_t view_count();
+
   // --- Files (answered through the delegate, now or later). A token must
   // be new: not one the broker still holds.
   // open_flags: the open(2) access mode bits and O_NONBLOCK.
@@ -131,6 +172,7 @@ class Broker {
   void Transfer(Token token, HandleId handle, std::span<const std::byte> buffer,
                 const Writer& writer);
 
+  // Closes any handle: a port's, a connection's, .stats' or a section's.
   void Release(HandleId handle);
   // LPC_IOC_MONITOR on an open .monitor (lpc.7 "MONITOR"): sets its
   // options from `buffer` (a struct lpc_monitor_options) and returns them
@@ -193,6 +235,28 @@ class Broker {
   void EndCall(Connection& conn, CallRequest& call, Error why);
   // Remembers when an ioctl with a timeout must end.
   void SetDeadline(Token token, uint32_t timeout_ms);
+
+  // Sections (broker_sections.cc).
+  void OpenSection(std::unique_ptr<OpenRequest> open, Node& node,
+                   int open_flags);
+  // `caller`: the fsuid asking, if known (write-back is not).
+  Status ResizeSection(Node& node, uint64_t size,
+                       std::optional<uint32_t> caller);
+  // The section's last holder went: its name goes, and the kernel drops
+  // the pages it still caches.
+  void SectionGone(std::optional<NodeId> node);
+
+  // Views (broker_views.cc). A message of `conn` about to go `direction`
+  // carries `view`, sent by `sender`: checks it (lpc.7 "VIEWS", errors),
+  // begins it and fills in its id. Nothing changes if it fails.
+  Status BeginView(Connection& conn, Direction direction, lpc_view& view,
+                   const Sender& sender);
+  // The view ends (unlinked, its call over, its connection gone): what
+  // was lent goes back, and the section may go with it. Nothing if it
+  // has ended already.
+  void EndView(uint64_t id);
+  // The view `name` names, if `uid` received it.
+  const View* ReceivedView(std::string_view name, uint32_t uid);
 
   // Connecting.
   void Connect(std::unique_ptr<OpenRequest> open, Node& node, int open_flags,
@@ -298,6 +362,21 @@ class Broker {
   // Declared before the objects that hold charges, so it outlives them.
   QuotaLedger quota_{limits_.quota};
   Namespace names_;
+  // After quota_ (its sections hold charges).
+  SectionTable sections_;
+  // Before tables_: the messages and connections there hold views, which
+  // end into it (and into names_, sections_, outbox_) when they go.
+  ViewTable views_;
+  // Ends a view when the last Attachment holding it goes.
+  class ViewEnds final : public AttachmentTable {
+   public:
+    explicit ViewEnds(Broker* broker) : broker_(broker) {}
+    void Detach(uint64_t id) override { broker_->EndView(id); }
+
+   private:
+    Broker* broker_;
+  };
+  ViewEnds view_ends_{this};
   // The kFolders charge of each folder, by node, from mkdir to rmdir.
   std::unordered_map<NodeId, QuotaCharge> folder_charges_;
   // The folder paths .stats snapshots share (lpc.7 "STATS", "Cost").

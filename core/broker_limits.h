@@ -35,6 +35,12 @@ struct Limits {
   size_t port_connections = 4096;
   // Folder nesting below the mount root (lpc.7 "QUOTAS").
   size_t folder_depth = 32;
+  // The largest section (lpc.7 "SECTIONS"): ftruncate(2) or a write past
+  // it fails EFBIG.
+  uint64_t section_max = uint64_t{1} << 30;
+  // Live views a connection's messages carried, both ways (lpc.7
+  // "VIEWS"): one more fails ENOBUFS.
+  size_t views_per_connection = 64;
   // Per-user quotas (core/quota.h).
   QuotaLimits quota;
 };

@@ -29,6 +29,13 @@ Result<Attr> Broker::GetAttr(NodeId ino) {
 
 Result<Attr> Broker::SetAttr(NodeId ino, const SetAttrRequest& request) {
   Transaction tx(this);
+  Node* node = names_.Find(ino);
+  if (node && node->attr.kind == NodeKind::kSection && request.set_size) {
+    if (Status resized = ResizeSection(*node, request.size, request.caller_uid);
+        !resized) {
+      return resized.error();
+    }
+  }
   return names_.SetAttr(ino, request);
 }
 
@@ -125,7 +132,9 @@ Result<CreatedPort> Broker::CreatePort(NodeId parent, std::string_view name,
                                        bool exclusive, const Caller& caller,
                                        int access) {
   Transaction tx(this);
-  if (names_.IsDaemonFolder(parent)) return Error::kNotPermitted;
+  if (names_.IsDaemonFolder(parent) || parent == names_.sections_dir()) {
+    return Error::kNotPermitted;
+  }
   auto existing = names_.Child(parent, name);
   if (existing) return Error::kExists;
   if (existing.error() != Error::kNotFound) return existing.error();

@@ -64,6 +64,8 @@ int ToErrno(Error e) {
       return EFBIG;
     case Error::kBadAddress:
       return EFAULT;
+    case Error::kNoSpace:
+      return ENOSPC;
   }
   return EIO;
 }
@@ -125,9 +127,11 @@ const char* Describe(Error e) {
     case Error::kNotTty:
       return "no such ioctl for this file";
     case Error::kFileTooBig:
-      return "past the end of the file";
+      return "too large for the file";
     case Error::kBadAddress:
       return "bad address in the client";
+    case Error::kNoSpace:
+      return "no memory for the section";
   }
   return "unknown error";
 }

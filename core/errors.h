@@ -36,8 +36,10 @@ enum class Error : uint8_t {
   kNoBuffers,          // ENOBUFS: O_NONBLOCK write over the bytes quota
   kTooManyOpen,        // EMFILE: a user's limit of open .stats files
   kNotTty,             // ENOTTY: an ioctl this file does not take
-  kFileTooBig,         // EFBIG: a write past the end of a fixed-size file
+  kFileTooBig,         // EFBIG: a write past the end of a fixed-size file,
+                       // a section over -o section_max
   kBadAddress,         // EFAULT: memory a window names is not mapped
+  kNoSpace,            // ENOSPC: no memory for a section's bytes
 };
 
 // The errno for an error, positive, as fuse_reply_err wants it.

@@ -3,7 +3,10 @@
 #include <linux/fs.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <ctime>
+
+#include "lpc.h"
 
 namespace lpc {
 
@@ -42,6 +45,20 @@ Namespace::Namespace() {
       Add(kRootIno, ".windows", NodeKind::kDirectory, 0555, 0, 0).value();
   windows->reserved = true;
   windows_dir_ = windows->attr.ino;
+  // Like /dev/shm: anyone may create a section, only its owner remove it.
+  Node* sections =
+      Add(kRootIno, LPC_SECTIONS_DIR, NodeKind::kDirectory, 01777, 0, 0)
+          .value();
+  sections->reserved = true;
+  sections_dir_ = sections->attr.ino;
+  // Its names are the Broker's (views, lpc.7 "VIEWS"), each shown to its
+  // receiver only. Writable by all without the sticky bit, so that the
+  // kernel lets a receiver unlink a view of a section it does not own;
+  // the Broker refuses everyone else, and every other change.
+  Node* views =
+      Add(kRootIno, LPC_VIEWS_DIR, NodeKind::kDirectory, 0777, 0, 0).value();
+  views->reserved = true;
+  views_dir_ = views->attr.ino;
 }
 
 Node* Namespace::Find(NodeId ino) {
@@ -117,6 +134,7 @@ void Namespace::Detach(Node* node) {
 void Namespace::Drop(Node* node) {
   node->port = PortId();
   node->conn = ConnId();
+  node->section = false;
   if (node->linked) {
     Detach(node);  // frees it too, if unused
   } else {
@@ -170,7 +188,10 @@ Result<Node*> Namespace::AddCreated(NodeId parent_ino, std::string_view name,
 Result<Node*> Namespace::MakeFolder(NodeId parent, std::string_view name,
                                     uint32_t perm, uint32_t umask, uint32_t uid,
                                     uint32_t gid) {
-  if (IsDaemonFolder(parent)) return Error::kNotPermitted;
+  // .sections holds sections only (lpc.7 "SECTIONS").
+  if (IsDaemonFolder(parent) || parent == sections_dir_) {
+    return Error::kNotPermitted;
+  }
   Node* dir = Find(parent);
   if (!dir) return Error::kNotFound;
   perm &= 07777;
@@ -200,6 +221,7 @@ Status Namespace::Unlink(NodeId parent, std::string_view name) {
     case NodeKind::kDirectory:
       return Error::kIsDirectory;
     case NodeKind::kPort:
+    case NodeKind::kSection:
       Detach(n);
       return Ok{};
     case NodeKind::kConnectionFile:
@@ -214,11 +236,20 @@ Status Namespace::Rename(NodeId parent, std::string_view name,
                          NodeId new_parent, std::string_view new_name,
                          unsigned flags) {
   if (flags & ~unsigned{RENAME_NOREPLACE}) return Error::kInvalid;
+  // The names in .views are the Broker's, not nodes of this tree.
+  if (parent == views_dir_ || new_parent == views_dir_) {
+    return Error::kNotPermitted;
+  }
   auto src = Child(parent, name);
   if (!src) return src.error();
   Node* n = src.value();
   bool reserved = n->reserved || n->attr.kind == NodeKind::kConnectionFile;
   if (reserved || IsDaemonFolder(parent) || IsDaemonFolder(new_parent)) {
+    return Error::kNotPermitted;
+  }
+  // Sections stay in .sections and nothing else goes there: a section
+  // moved out would look like a port, whose open() connects.
+  if ((n->attr.kind == NodeKind::kSection) != (new_parent == sections_dir_)) {
     return Error::kNotPermitted;
   }
   Node* dst_dir = Find(new_parent);
@@ -256,11 +287,22 @@ Result<Attr> Namespace::SetAttr(NodeId ino, const SetAttrRequest& req) {
         // anything else cannot be honoured.
         if (req.size != 0) return Error::kInvalid;
         break;
+      case NodeKind::kSection:
+        // The Broker has resized the section: this records it.
+        if (req.size != node->attr.size) {
+          node->attr.size = req.size;
+          node->attr.mtime = Now();
+        }
+        break;
     }
   }
   if (req.set_perm) {
-    node->attr.perm = req.perm & 07777;
-    if (node->access_acl) node->access_acl->Chmod(node->attr.perm);
+    // What the owner set; lent grants stay on top of it.
+    uint32_t& perm = node->lent ? node->lent->perm : node->attr.perm;
+    std::optional<Acl>& acl = node->lent ? node->lent->acl : node->access_acl;
+    perm = req.perm & 07777;
+    if (acl) acl->Chmod(perm);
+    ApplyGrants(node);
   }
   if (req.set_uid) node->attr.uid = req.uid;
   if (req.set_gid) node->attr.gid = req.gid;
@@ -303,15 +345,54 @@ Result<Attr> Namespace::SetAcl(NodeId ino, AclKind kind,
     }
     node->default_acl = std::move(acl);
   } else {
+    uint32_t& perm = node->lent ? node->lent->perm : node->attr.perm;
     if (acl) {
-      node->attr.perm = (node->attr.perm & ~uint32_t{0777}) | acl->ModeBits();
+      perm = (perm & ~uint32_t{0777}) | acl->ModeBits();
       if (acl->EquivalentToMode()) acl.reset();
     }
-    if (!keeps_sgid) node->attr.perm &= ~uint32_t{S_ISGID};
-    node->access_acl = std::move(acl);
+    if (!keeps_sgid) perm &= ~uint32_t{S_ISGID};
+    (node->lent ? node->lent->acl : node->access_acl) = std::move(acl);
+    ApplyGrants(node);
   }
   node->attr.ctime = Now();
   return node->attr;
+}
+
+void Namespace::Lend(NodeId ino, AclGrant grant) {
+  Node* node = Find(ino);
+  if (!node) return;
+  if (!node->lent) {
+    node->lent = Node::Lent{node->attr.perm, node->access_acl, {}};
+  }
+  node->lent->grants.push_back(grant);
+  ApplyGrants(node);
+  node->attr.ctime = Now();
+}
+
+void Namespace::Unlend(NodeId ino, AclGrant grant) {
+  Node* node = Find(ino);
+  if (!node || !node->lent) return;
+  auto& grants = node->lent->grants;
+  auto it = std::find(grants.begin(), grants.end(), grant);
+  if (it == grants.end()) return;
+  grants.erase(it);
+  ApplyGrants(node);
+  node->attr.ctime = Now();
+}
+
+void Namespace::ApplyGrants(Node* node) {
+  if (!node->lent) return;
+  Node::Lent& lent = *node->lent;
+  if (lent.grants.empty()) {
+    node->attr.perm = lent.perm;
+    node->access_acl = std::move(lent.acl);
+    node->lent.reset();
+    return;
+  }
+  Acl shown =
+      (lent.acl ? *lent.acl : Acl::FromMode(lent.perm)).WithGrants(lent.grants);
+  node->attr.perm = (lent.perm & ~uint32_t{0777}) | shown.ModeBits();
+  node->access_acl = std::move(shown);
 }
 
 std::vector<AclKind> Namespace::AclsOf(NodeId ino) {

@@ -1,7 +1,8 @@
-// The name tree of an lpcfs mount: folders, port names, the reserved .conn
-// and .windows folders and .stats and .monitor files, and the name
-// operations on them (lpc.7 "FILES", "PORTS"). Plain data, no locking: the
-// Broker owns one and guards it with its lock.
+// The name tree of an lpcfs mount: folders, port names, the reserved .conn,
+// .windows and .views folders (the daemon's names only), the .sections
+// folder of sections, the .stats and .monitor files, and the name operations
+// on them (lpc.7 "FILES", "PORTS"). Plain data, no locking: the Broker owns
+// one and guards it with its lock.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +27,7 @@ enum class NodeKind : uint8_t {
   kConnectionFile,  // .conn/ID, the server communication port of one conn
   kStatsFile,       // .stats
   kMonitorFile,     // .monitor
+  kSection,         // .sections/NAME, a section (core/section_table.h)
 };
 
 struct Timestamp {
@@ -42,6 +44,7 @@ struct Attr {
   uint32_t uid = 0;
   uint32_t gid = 0;
   uint32_t nlink = 1;
+  uint64_t size = 0;  // sections only: the section's size
   Timestamp atime, mtime, ctime;
 };
 
@@ -52,17 +55,28 @@ struct Node {
   std::map<std::string, NodeId, std::less<>> children;  // folders only
   uint64_t lookups = 0;   // the kernel's references (lookup minus forget)
   bool linked = true;     // still has its name
-  bool reserved = false;  // the root, .conn, .windows, .stats, .monitor
-  // The live port or connection the node is the file of, if any; it keeps
-  // the node while it lives.
+  bool reserved = false;  // the root, .conn, .windows, .sections, .stats...
+  // The live port, connection or section the node is the file of, if any;
+  // it keeps the node while it lives.
   PortId port;
   ConnId conn;
+  bool section = false;
   // POSIX ACLs (lpc.7 "ACCESS CONTROL"). An access list is kept only when
   // it says more than the mode; the group bits of the mode are then its
   // mask. Only folders have a default list.
   std::optional<Acl> access_acl;
   std::optional<Acl> default_acl;
-  bool held() const { return reserved || port || conn; }
+  // Access lent while views of a section live (lpc.7 "VIEWS"): the
+  // permission bits and list the owner set, under the grants that
+  // attr.perm and access_acl show on top of them. chmod and setfacl
+  // change what the owner set; the grants stay on top.
+  struct Lent {
+    uint32_t perm = 0;
+    std::optional<Acl> acl;
+    std::vector<AclGrant> grants;
+  };
+  std::optional<Lent> lent;
+  bool held() const { return reserved || port || conn || section; }
 };
 
 enum class AclKind : uint8_t {
@@ -83,6 +97,9 @@ struct SetAttrRequest {
   uint32_t perm = 0, uid = 0, gid = 0;
   uint64_t size = 0;
   Timestamp atime, mtime;
+  // Who asks (fsuid), if known: only a section's owner or root may change
+  // its size (lpc.7 "SECTIONS").
+  std::optional<uint32_t> caller_uid;
 };
 
 class Namespace {
@@ -98,10 +115,12 @@ class Namespace {
   NodeId stats_file() const { return stats_file_; }
   NodeId monitor_file() const { return monitor_file_; }
   NodeId windows_dir() const { return windows_dir_; }
-  // .conn and .windows: only the daemon puts names in them.
+  // .conn, .windows and .views: only the daemon puts names in them.
   bool IsDaemonFolder(NodeId ino) const {
-    return ino == conn_dir_ || ino == windows_dir_;
+    return ino == conn_dir_ || ino == windows_dir_ || ino == views_dir_;
   }
+  NodeId sections_dir() const { return sections_dir_; }
+  NodeId views_dir() const { return views_dir_; }
 
   // The node named `name` in folder `dir`, or an error.
   Result<Node*> Child(NodeId dir, std::string_view name);
@@ -114,8 +133,9 @@ class Namespace {
   // a folder, ENAMETOOLONG for names over kMaxName.
   Result<Node*> Add(NodeId parent, std::string_view name, NodeKind kind,
                     uint32_t perm, uint32_t uid, uint32_t gid);
-  // The port or connection that held the node has gone: its name goes
-  // too, and the node is freed once the kernel no longer refers to it.
+  // The port, connection or section that held the node has gone: its
+  // name goes too, and the node is freed once the kernel no longer refers to
+  // it.
   void Drop(Node* node);
 
   // Add() for a file a caller creates: the mode less the caller's umask,
@@ -130,7 +150,8 @@ class Namespace {
   Result<Node*> MakeFolder(NodeId parent, std::string_view name, uint32_t perm,
                            uint32_t umask, uint32_t uid, uint32_t gid);
   Status RemoveFolder(NodeId parent, std::string_view name);
-  // Removes a port's name; the port keeps working through its handles.
+  // Removes a port's or a section's name; either keeps working through
+  // its handles.
   Status Unlink(NodeId parent, std::string_view name);
   // flags: 0 or RENAME_NOREPLACE; anything else is EINVAL.
   Status Rename(NodeId parent, std::string_view name, NodeId new_parent,
@@ -150,6 +171,10 @@ class Namespace {
   // as posix_acl_update_mode() does. EPERM on .conn, .stats and .monitor.
   Result<Attr> SetAcl(NodeId ino, AclKind kind,
                       std::span<const std::byte> xattr, bool keeps_sgid);
+  // Lends `grant` on a file until Unlend() takes that grant back; the
+  // grants of one user add up. The kernel must forget the list it cached.
+  void Lend(NodeId ino, AclGrant grant);
+  void Unlend(NodeId ino, AclGrant grant);
   // Which lists the node has, for listxattr.
   std::vector<AclKind> AclsOf(NodeId ino);
   Result<std::vector<DirEntry>> List(NodeId dir);
@@ -169,6 +194,8 @@ class Namespace {
   void Detach(Node* node);
   void Move(Node* node, NodeId new_parent, std::string_view new_name);
   void ReleaseIfUnused(Node* node);
+  // Shows what the owner set with the grants on top (Node::Lent).
+  static void ApplyGrants(Node* node);
 
   uint64_t last_ino_ = kRootIno.value();
   uint64_t folder_moves_ = 0;
@@ -176,6 +203,8 @@ class Namespace {
   NodeId stats_file_;
   NodeId monitor_file_;
   NodeId windows_dir_;
+  NodeId sections_dir_;
+  NodeId views_dir_;
   std::unordered_map<NodeId, std::unique_ptr<Node>> nodes_;
 };
 

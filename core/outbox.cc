@@ -32,6 +32,10 @@ void Outbox::DropPoll(PollToken poll) {
   if (poll) effects_.push_back(Drop{poll});
 }
 
+void Outbox::InvalidateNode(NodeId node, bool data) {
+  effects_.push_back(Invalidate{node, data});
+}
+
 void Outbox::Log(Event event) {
   if (!Logs(event.kind)) return;
   effects_.push_back(LogEvent{std::make_unique<const Event>(std::move(event))});
@@ -64,6 +68,8 @@ std::vector<HandleId> Outbox::Deliver(Batch batch, BrokerDelegate& d) {
             d.NotifyPoll(e.poll);
           } else if constexpr (std::is_same_v<E, Drop>) {
             d.DropPoll(e.poll);
+          } else if constexpr (std::is_same_v<E, Invalidate>) {
+            d.InvalidateNode(e.node, e.data);
           } else {
             static_assert(std::is_same_v<E, LogEvent>);
             d.Log(*e.event);

@@ -20,6 +20,8 @@ namespace lpc {
 struct OpenedHandle {
   HandleId handle;
   bool stream = true;  // non-seekable message stream (else: .stats)
+  // A section: cached I/O that mmap(MAP_SHARED) can map (lpc.7 "SECTIONS").
+  bool section = false;
 };
 
 // Implemented by the FUSE adapter with deferred fuse_reply_* calls and
@@ -48,6 +50,14 @@ class BrokerDelegate {
   // Something an administrator may want to know happened (lpcfs.8
   // "LOGGING"); the delegate decides whether and how to write it.
   virtual void Log(const Event& event) { (void)event; }
+  // What the kernel caches of `node` is stale: its attributes and ACLs,
+  // and with `data` also its pages (a section that was freed). Never sent
+  // for a name: that would take the folder's lock, which a request the
+  // daemon has not read yet may hold.
+  virtual void InvalidateNode(NodeId node, bool data) {
+    (void)node;
+    (void)data;
+  }
 };
 
 class Outbox {
@@ -61,6 +71,7 @@ class Outbox {
   void Transferred(std::unique_ptr<Request> request, Bytes out);
   void NotifyPoll(PollToken poll);
   void DropPoll(PollToken poll);
+  void InvalidateNode(NodeId node, bool data);
   // An event at or above the log level; others are dropped here, and a
   // hot path asks Logs() before it builds one (lpcfs.8 "LOGGING").
   void Log(Event event);
@@ -93,13 +104,17 @@ class Outbox {
   struct Drop {
     PollToken poll;
   };
+  struct Invalidate {
+    NodeId node;
+    bool data = false;
+  };
   // Behind a pointer: small effects stay small (and GCC 12 warns, wrongly,
   // of strings held inline in this variant).
   struct LogEvent {
     std::unique_ptr<const Event> event;
   };
   using Effect = std::variant<ReplyOpen, ReplyData, ReplyWritten, ReplyError,
-                              ReplyIoctl, Notify, Drop, LogEvent>;
+                              ReplyIoctl, Notify, Drop, Invalidate, LogEvent>;
   using Batch = std::vector<Effect>;
 
   // Everything collected so far, emptying the outbox.

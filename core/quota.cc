@@ -19,6 +19,8 @@ const char* QuotaOptionName(QuotaKind kind) {
       return "quota_bytes";
     case QuotaKind::kFolders:
       return "quota_folders";
+    case QuotaKind::kSectionBytes:
+      return "quota_section_bytes";
   }
   return "quota";
 }
@@ -42,6 +44,20 @@ void QuotaCharge::Reset() {
   if (QuotaLedger* ledger = std::exchange(ledger_, nullptr)) {
     ledger->Release(uid_, kind_, std::exchange(amount_, 0));
   }
+}
+
+Status QuotaCharge::Resize(size_t amount) {
+  if (!ledger_) return Error::kInvalid;
+  if (amount > amount_) {
+    if (!ledger_->Allows(uid_, kind_, amount - amount_)) {
+      return Error::kQuotaExceeded;
+    }
+    ledger_->Add(uid_, kind_, amount - amount_);
+  } else {
+    ledger_->Release(uid_, kind_, amount_ - amount);
+  }
+  amount_ = amount;
+  return Ok{};
 }
 
 bool QuotaLedger::Allows(uint32_t uid, QuotaKind kind, size_t amount) const {

@@ -30,8 +30,9 @@ enum class QuotaKind : uint8_t {
   kPending,            // connection requests not yet accepted or refused
   kBytes,              // message payload bytes queued that the user wrote
   kFolders,            // folders made, until removed
+  kSectionBytes,       // bytes of the sections a user created, while alive
 };
-inline constexpr size_t kQuotaKinds = 6;
+inline constexpr size_t kQuotaKinds = 7;
 
 // The -o option that sets a kind's limit ("quota_ports", ...).
 const char* QuotaOptionName(QuotaKind kind);
@@ -45,6 +46,7 @@ struct QuotaLimits {
       256,               // kPending: quota_pending
       16 * 1024 * 1024,  // kBytes: quota_bytes
       4096,              // kFolders: quota_folders
+      size_t{2} << 30,   // kSectionBytes: quota_section_bytes
   };
   // Root is counted but never refused (-o quota_root_exempt).
   bool exempt_root = false;
@@ -76,6 +78,11 @@ class QuotaCharge {
   void Reset();
   bool empty() const { return ledger_ == nullptr; }
   uint32_t uid() const { return uid_; }
+  size_t amount() const { return amount_; }
+  // Makes the charge `amount`: more only if the user's quota allows it
+  // (kQuotaExceeded otherwise, and nothing changes), less always. For
+  // what grows and shrinks in place, such as a section's size.
+  Status Resize(size_t amount);
 
  private:
   friend class QuotaLedger;

@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <optional>
 
+#include "file_handles.h"
 #include "kernel_replies.h"
+#include "mapped_section_memory.h"
 #include "process_vm_memory.h"
 
 namespace lpc {
@@ -67,7 +69,7 @@ Daemon::Daemon(Limits limits, std::chrono::microseconds spin,
       client_memory_(memory_windows ? std::make_unique<ProcessVmMemory>()
                                     : nullptr),
       windows_(client_memory_.get()),
-      broker_(this, limits, &windows_) {}
+      broker_(this, limits, &windows_, NewMappedSectionMemory) {}
 
 std::string Daemon::AttachChannel(fuse_session* session) {
   fuse_custom_io io{};
@@ -77,6 +79,7 @@ std::string Daemon::AttachChannel(fuse_session* session) {
   io.writev = [](int fd, struct iovec* iov, int count, void* userdata) {
     return static_cast<Daemon*>(userdata)->channel_.Writev(fd, iov, count);
   };
+  session_ = session;
   return channel_.Attach(session, fuse_session_fd(session), io);
 }
 
@@ -141,10 +144,12 @@ bool Daemon::Interrupted(Token token) { return requests_.Interrupted(token); }
 bool Daemon::ReplyOpen(Token token, OpenedHandle handle) {
   fuse_req_t req = Claim(token);
   if (!req) return false;
-  OpenStyle style =
-      handle.stream ? OpenStyle::kMessageStream : OpenStyle::kSnapshot;
+  OpenStyle style = handle.section  ? OpenStyle::kSection
+                    : handle.stream ? OpenStyle::kMessageStream
+                                    : OpenStyle::kSnapshot;
+  uint64_t fh = FileHandleOf(handle.handle, handle.section);
   // -ENOENT: the caller was interrupted meanwhile and is gone.
-  return ReplyOpenRaw(req, handle.handle.value(), style) != -ENOENT;
+  return ReplyOpenRaw(req, fh, style) != -ENOENT;
 }
 
 void Daemon::ReplyData(Token token, std::span<const std::byte> data) {
@@ -180,5 +185,12 @@ void Daemon::DropPoll(PollToken poll) {
 }
 
 void Daemon::Log(const Event& event) { log_.Write(event); }
+
+void Daemon::InvalidateNode(NodeId node, bool data) {
+  if (!session_) return;
+  // Offset -1: attributes and ACLs only; 0 with length 0: every page too.
+  // -ENOENT: the kernel has no inode of it (any more); nothing to drop.
+  fuse_lowlevel_notify_inval_inode(session_, node.value(), data ? 0 : -1, 0);
+}
 
 }  // namespace lpc

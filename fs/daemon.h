@@ -108,6 +108,7 @@ class Daemon final : public BrokerDelegate {
   void NotifyPoll(PollToken poll) override;
   void DropPoll(PollToken poll) override;
   void Log(const Event& event) override;
+  void InvalidateNode(NodeId node, bool data) override;
 
  private:
   static void OnInterrupt(fuse_req_t req, void* data);
@@ -115,6 +116,8 @@ class Daemon final : public BrokerDelegate {
   // unregistered, or null if it is no longer waiting.
   fuse_req_t Claim(Token token);
 
+  // The session, once AttachChannel() has it: for notifications.
+  fuse_session* session_ = nullptr;
   EventLog log_;  // before broker_: the broker's last events go here
   KernelChannel channel_;
   RequestTable requests_;

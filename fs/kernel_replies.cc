@@ -9,6 +9,7 @@ namespace {
 
 uint32_t OpenFlags(OpenStyle style) {
   if (style == OpenStyle::kSnapshot) return FOPEN_DIRECT_IO;
+  if (style == OpenStyle::kSection) return FOPEN_KEEP_CACHE;
   // FOPEN_NOFLUSH: nothing is cached, so close() need not ask us anything.
   return FOPEN_DIRECT_IO | FOPEN_STREAM | FOPEN_NONSEEKABLE |
          FOPEN_PARALLEL_DIRECT_WRITES | FOPEN_NOFLUSH;
@@ -50,7 +51,8 @@ int ReplyOpenRaw(fuse_req_t req, uint64_t fh, OpenStyle style) {
   return fuse_reply_buf(req, reinterpret_cast<const char*>(&out), sizeof out);
 }
 
-int ReplyCreateRaw(fuse_req_t req, const fuse_entry_param& e, uint64_t fh) {
+int ReplyCreateRaw(fuse_req_t req, const fuse_entry_param& e, uint64_t fh,
+                   OpenStyle style) {
   struct {
     fuse_entry_out entry;
     fuse_open_out open;
@@ -65,7 +67,7 @@ int ReplyCreateRaw(fuse_req_t req, const fuse_entry_param& e, uint64_t fh) {
   out.entry.attr_valid_nsec = Nanoseconds(e.attr_timeout);
   ToKernelAttr(e.attr, &out.entry.attr);
   out.open.fh = fh;
-  out.open.open_flags = OpenFlags(OpenStyle::kMessageStream);
+  out.open.open_flags = OpenFlags(style);
   return fuse_reply_buf(req, reinterpret_cast<const char*>(&out), sizeof out);
 }
 

@@ -9,7 +9,12 @@
 //   without it, one write waiting for queue room would block every other
 //   write to the port, the server's included.
 //
-// Both flags are plain open_flags bits that Linux honours whatever protocol
+// Sections are the opposite: cached I/O, so that mmap(MAP_SHARED) works
+// (a direct_io file cannot be mapped shared at protocol 7.31), with
+// FOPEN_KEEP_CACHE so that an open does not drop the pages another
+// process has mapped (fs/README.md "Sections").
+//
+// The flags are plain open_flags bits that Linux honours whatever protocol
 // minor was negotiated. fuse_reply_open()/fuse_reply_create() build the same
 // structures but cannot set these bits.
 #pragma once
@@ -23,12 +28,14 @@ namespace lpc {
 enum class OpenStyle {
   kMessageStream,  // ports and .conn files: direct I/O, stream, parallel
   kSnapshot,       // .stats: direct I/O, seekable
+  kSection,        // sections: cached, pages kept across opens
 };
 
 // Like fuse_reply_open(); returns what fuse_reply_buf() returns.
 int ReplyOpenRaw(fuse_req_t req, uint64_t fh, OpenStyle style);
 
-// Like fuse_reply_create() for a message stream.
-int ReplyCreateRaw(fuse_req_t req, const fuse_entry_param& entry, uint64_t fh);
+// Like fuse_reply_create().
+int ReplyCreateRaw(fuse_req_t req, const fuse_entry_param& entry, uint64_t fh,
+                   OpenStyle style);
 
 }  // namespace lpc

@@ -69,6 +69,14 @@ inline void ReplyError(fuse_req_t req, Error e) {
 // Operation families: names (ops_names.cc), files (ops_files.cc) and
 // extended attributes (ops_xattr.cc).
 void AddNameOperations(fuse_lowlevel_ops& ops);
+// The file operations of sections (ops_sections.cc), which those of
+// ops_files.cc hand over to (fs/file_handles.h).
+void CreateSection(fuse_req_t req, fuse_ino_t parent, const char* name,
+                   mode_t mode, fuse_file_info* fi);
+void ReadSection(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi);
+void WriteSection(fuse_req_t req, const char* buf, size_t size, off_t off,
+                  fuse_file_info* fi);
+void PollSection(fuse_req_t req, fuse_pollhandle* ph);
 void AddFileOperations(fuse_lowlevel_ops& ops);
 void AddXattrOperations(fuse_lowlevel_ops& ops);
 

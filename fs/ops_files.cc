@@ -8,6 +8,7 @@
 #include <span>
 
 #include "attributes.h"
+#include "file_handles.h"
 #include "kernel_replies.h"
 #include "lpc.h"
 #include "operations.h"
@@ -20,6 +21,9 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
             fuse_file_info* fi) {
   Guarded(req, [&] {
     Daemon& d = Daemon::Of(req);
+    if (NodeId(parent) == d.broker().sections_dir()) {
+      return CreateSection(req, parent, name, mode, fi);
+    }
     bool exclusive = fi->flags & O_EXCL;
     const fuse_ctx& ctx = *fuse_req_ctx(req);
     auto created = d.broker().CreatePort(
@@ -27,7 +31,10 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
         d.identities().CallerOf(ctx), fi->flags & O_ACCMODE);
     if (!created) return ReplyError(req, created.error());
     fuse_entry_param e = ToEntry(created->attr);
-    if (ReplyCreateRaw(req, e, created->handle.value()) != -ENOENT) return;
+    if (ReplyCreateRaw(req, e, FileHandleOf(created->handle, false),
+                       OpenStyle::kMessageStream) != -ENOENT) {
+      return;
+    }
     // The caller is gone before it saw the handle: no release will come.
     // The request is answered; nothing may throw past here.
     try {
@@ -55,8 +62,9 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
           fuse_file_info* fi) {
+  if (IsSectionFile(fi->fh)) return ReadSection(req, size, off, fi);
   if (windows::IsWindowFile(ino)) return windows::Read(req, ino, size, off);
-  HandleId handle(fi->fh);
+  HandleId handle = HandleOfFile(fi->fh);
   bool nonblock = fi->flags & O_NONBLOCK;
   GuardedDeferred(req, [&](Daemon& d, Token token) {
     d.broker().Read(token, handle, size, static_cast<uint64_t>(off), nonblock);
@@ -74,10 +82,11 @@ bool MayWait(int flags) { return !(flags & (O_NONBLOCK | O_APPEND)); }
 
 void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size,
            off_t off, fuse_file_info* fi) {
+  if (IsSectionFile(fi->fh)) return WriteSection(req, buf, size, off, fi);
   if (windows::IsWindowFile(ino)) {
     return windows::Write(req, ino, buf, size, off);
   }
-  HandleId handle(fi->fh);
+  HandleId handle = HandleOfFile(fi->fh);
   bool nonblock = !MayWait(fi->flags);
   GuardedDeferred(req, [&](Daemon& d, Token token) {
     d.broker().Write(token, handle,
@@ -88,12 +97,13 @@ void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size,
 
 void Poll(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi,
           fuse_pollhandle* ph) {
+  if (IsSectionFile(fi->fh)) return PollSection(req, ph);
   if (windows::IsWindowFile(ino)) return windows::Poll(req, ph);
   Guarded(req, [&] {
     PollToken poll(reinterpret_cast<uint64_t>(ph));
     Result<uint32_t> mask = [&] {
       try {
-        return Daemon::Of(req).broker().Poll(HandleId(fi->fh), poll);
+        return Daemon::Of(req).broker().Poll(HandleOfFile(fi->fh), poll);
       } catch (...) {
         // The broker did not take the poll handle: it is ours to free.
         if (ph) fuse_pollhandle_destroy(ph);
@@ -108,7 +118,7 @@ void Poll(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi,
 void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (windows::IsWindowFile(ino)) return windows::Release(req);
   Guarded(req, [&] {
-    Daemon::Of(req).broker().Release(HandleId(fi->fh));
+    Daemon::Of(req).broker().Release(HandleOfFile(fi->fh));
     fuse_reply_err(req, 0);
   });
 }
@@ -163,11 +173,11 @@ void Ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void*,
       _IOC_DIR(cmd) == (_IOC_READ | _IOC_WRITE) &&
       (nr == _IOC_NR(LPC_IOC_CALL(0)) || nr == _IOC_NR(LPC_IOC_TRANSFER(0))) &&
       !(flags & FUSE_IOCTL_DIR);
-  if (!ours) return (void)fuse_reply_err(req, ENOTTY);
+  if (!ours || IsSectionFile(fi->fh)) return (void)fuse_reply_err(req, ENOTTY);
   if (in_bufsz != size || out_bufsz != size) {
     return (void)fuse_reply_err(req, EINVAL);
   }
-  HandleId handle(fi->fh);
+  HandleId handle = HandleOfFile(fi->fh);
   std::span<const std::byte> buffer(static_cast<const std::byte*>(in_buf),
                                     in_bufsz);
   GuardedDeferred(req, [&](Daemon& d, Token token) {

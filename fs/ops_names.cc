@@ -31,12 +31,21 @@ void ReplyStatus(fuse_req_t req, const Status& s) {
   fuse_reply_err(req, s ? 0 : ToErrno(s.error()));
 }
 
+// /lpc/.views shows each caller the views it received (lpc.7 "VIEWS"):
+// its lookups, listings and unlinks ask by the caller's fsuid.
+uint32_t CallerUid(fuse_req_t req) { return fuse_req_ctx(req)->uid; }
+
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   if (NodeId(parent) == BrokerOf(req).windows_dir()) {
     return windows::Lookup(req, name);
   }
-  Guarded(req,
-          [&] { ReplyEntry(req, BrokerOf(req).Lookup(NodeId(parent), name)); });
+  Guarded(req, [&] {
+    Broker& b = BrokerOf(req);
+    if (NodeId(parent) == b.views_dir()) {
+      return ReplyEntry(req, b.LookupView(name, CallerUid(req)));
+    }
+    ReplyEntry(req, b.Lookup(NodeId(parent), name));
+  });
 }
 
 void Forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
@@ -77,6 +86,7 @@ void SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
     r.gid = attr->st_gid;
     r.set_size = to_set & FUSE_SET_ATTR_SIZE;
     r.size = static_cast<uint64_t>(attr->st_size);
+    r.caller_uid = fuse_req_ctx(req)->uid;
     Timestamp now = Now();
     if (to_set & FUSE_SET_ATTR_ATIME_NOW) {
       r.set_atime = true;
@@ -115,7 +125,11 @@ void RemoveFolder(fuse_req_t req, fuse_ino_t parent, const char* name) {
 
 void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Guarded(req, [&] {
-    ReplyStatus(req, BrokerOf(req).Unlink(NodeId(parent), name));
+    Broker& b = BrokerOf(req);
+    if (NodeId(parent) == b.views_dir()) {
+      return ReplyStatus(req, b.ReleaseView(name, CallerUid(req)));
+    }
+    ReplyStatus(req, b.Unlink(NodeId(parent), name));
   });
 }
 
@@ -151,7 +165,9 @@ struct DirSnapshot {
 
 void OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guarded(req, [&] {
-    auto entries = BrokerOf(req).ReadDir(NodeId(ino));
+    Broker& b = BrokerOf(req);
+    auto entries = NodeId(ino) == b.views_dir() ? b.ListViews(CallerUid(req))
+                                                : b.ReadDir(NodeId(ino));
     if (!entries) return ReplyError(req, entries.error());
     auto snap = std::make_unique<DirSnapshot>();
     for (DirEntry& e : entries.value()) {

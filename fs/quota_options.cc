@@ -18,6 +18,10 @@ struct QuotaOptions {
   int root_exempt = 0;
   unsigned port_connections = 0;
   unsigned folder_depth = 0;
+  unsigned views_per_connection = 0;
+  // Bytes: beyond what %u holds.
+  unsigned long section_bytes = 0;
+  unsigned long section_max = 0;
 };
 
 #define LPC_QUOTA_OPT(t, p) \
@@ -32,10 +36,17 @@ const fuse_opt kQuotaSpec[] = {
     LPC_QUOTA_OPT("quota_root_exempt", root_exempt),
     LPC_QUOTA_OPT("port_connections=%u", port_connections),
     LPC_QUOTA_OPT("folder_depth=%u", folder_depth),
+    LPC_QUOTA_OPT("views_per_connection=%u", views_per_connection),
+    LPC_QUOTA_OPT("quota_section_bytes=%lu", section_bytes),
+    LPC_QUOTA_OPT("section_max=%lu", section_max),
     FUSE_OPT_END,
 };
 
 void Set(unsigned given, size_t* limit) {
+  if (given) *limit = given;
+}
+template <class Limit>
+void Set(unsigned long given, Limit* limit) {
   if (given) *limit = given;
 }
 
@@ -54,6 +65,9 @@ bool ParseQuotaOptions(fuse_args* args, Limits* limits) {
   q.exempt_root = opts.root_exempt != 0;
   Set(opts.port_connections, &limits->port_connections);
   Set(opts.folder_depth, &limits->folder_depth);
+  Set(opts.views_per_connection, &limits->views_per_connection);
+  Set(opts.section_bytes, &q[QuotaKind::kSectionBytes]);
+  Set(opts.section_max, &limits->section_max);
   // quota_bytes against max_message: fs/main.cc, once both are known.
   return true;
 }
@@ -77,11 +91,17 @@ void PrintQuotaHelp() {
       "    -o port_connections=N   connections one port holds until reaped "
       "(%zu)\n"
       "    -o folder_depth=N       folders nested below the root (%zu)\n"
+      "    -o quota_section_bytes=N  bytes of the sections a user created "
+      "(%zu)\n"
+      "    -o section_max=N        bytes of one section (%llu)\n"
+      "    -o views_per_connection=N  live views one connection carried "
+      "(%zu)\n"
       "\n",
       q[QuotaKind::kPorts], q[QuotaKind::kClientConnections],
       q[QuotaKind::kServedConnections], q[QuotaKind::kPending],
       q[QuotaKind::kBytes], q[QuotaKind::kFolders], l.port_connections,
-      l.folder_depth);
+      l.folder_depth, q[QuotaKind::kSectionBytes],
+      static_cast<unsigned long long>(l.section_max), l.views_per_connection);
 }
 
 }  // namespace lpc

@@ -216,11 +216,15 @@ struct lpc_port_limits {
 
 /*
  * A view: a range of a section, attached to a message (lpc.7 "VIEWS").
- * The sender names a section it has open by the section file's st_ino;
- * the receiver reads the view's id and opens /lpc/.views/ID, which is
- * that section, opened to the receiving side of the connection while the
- * view lives. A view lives until the receiver unlinks /lpc/.views/ID,
- * the call it came with is answered or ends, or the connection ends.
+ * The sender names a section it may access (by the mode and ACL its owner
+ * set) with the view's access by the section file's st_ino; the receiver
+ * reads the view's id and opens /lpc/.views/ID, which is that section,
+ * opened to the receiving side of the connection while the view lives.
+ * A view lives until the receiver unlinks /lpc/.views/ID, the call it
+ * came with is answered or ends, or the connection ends. Sending fails
+ * ENOENT (no such section), EINVAL (range outside it), EACCES (the sender
+ * may not share it), EPIPE (the connection ended), ENOBUFS (lpcfs -o
+ * views_per_connection).
  */
 struct lpc_view {
   uint64_t section;  /* st_ino of the section file (as sent and received) */

@@ -33,7 +33,8 @@ TEST(Namespace, AddFindAndPaths) {
   Node* port =
       ns.Add(dir->attr.ino, "svc", NodeKind::kPort, 0666, 1000, 1000).value();
   EXPECT_EQ(ns.PathOf(*port), "/app/svc");
-  EXPECT_EQ(ns.root()->attr.nlink, 5u);  // ., .., .conn, .windows, app
+  // ., .., .conn, .windows, .sections, .views, app
+  EXPECT_EQ(ns.root()->attr.nlink, 7u);
   EXPECT_EQ(ns.Add(dir->attr.ino, "svc", NodeKind::kPort, 0666, 0, 0).error(),
             Error::kExists);
   EXPECT_EQ(ns.Add(port->attr.ino, "x", NodeKind::kPort, 0666, 0, 0).error(),

@@ -124,10 +124,14 @@ class RecordingDelegate : public BrokerDelegate {
   void NotifyPoll(PollToken p) override { notified.push_back(p); }
   void DropPoll(PollToken p) override { dropped.push_back(p); }
   void Log(const Event& e) override { events.push_back(e); }
+  void InvalidateNode(NodeId node, bool data) override {
+    invalidated.push_back({node, data});
+  }
 
   std::vector<PollToken> notified;
   std::vector<PollToken> dropped;
-  std::vector<Event> events;   // in the order the broker reported them
+  std::vector<Event> events;  // in the order the broker reported them
+  std::vector<std::pair<NodeId, bool>> invalidated;  // node, with pages
   int stray_replies = 0;       // for a token no request was waiting on
   int wrong_kind_replies = 0;  // data for an open, a count for a read...
   int aborted = 0;             // ECONNABORTED answers
