@@ -36,6 +36,8 @@ struct Config {
   std::chrono::milliseconds large_duration{300};
   size_t window_mib = 64;    // window-read: the client's buffer
   size_t window_passes = 4;  // window-read: reads of all of it
+  // 64 MiB hand-offs timed per transport and round.
+  size_t handoff_iterations = 10;
 };
 
 // Thrown when a transport is not available on this machine (e.g. no POSIX
@@ -175,5 +177,20 @@ Throughput WindowRead(const Config& cfg);
 // sent in the message: what the daemon does for each pread, without the
 // FUSE request around it.
 Throughput ProcessVmReadv(const Config& cfg);
+// The 64 MiB hand-off (issue 8): from a client that has the data in memory
+// to a server that has it in memory it can read, and the server's answer.
+// cfg.handoff_iterations timed hand-offs per round, after one checked one.
+
+// lpcfs: the client's data is in a section it filled (and wrote back, with
+// msync, before the clock starts); one LPC_IOC_CALL carries a view of it;
+// the server opens /lpc/.views/ID, maps the range (MAP_POPULATE too when
+// `populate`: every page table entry made before it answers), checks a
+// few pages' stamps, unmaps and replies.
+std::vector<uint64_t> HandoffView(const Config& cfg, bool populate);
+// Unix SOCK_STREAM socketpair: the client writes 64 MiB, the server reads
+// them into its own buffer and answers one byte.
+std::vector<uint64_t> HandoffUnixStream(const Config& cfg);
+// One memcpy() of 64 MiB between two buffers whose pages are all mapped.
+std::vector<uint64_t> Memcpy64MiB(const Config& cfg);
 
 }  // namespace lpcbench

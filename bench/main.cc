@@ -61,7 +61,9 @@ afresh for every measurement of every round.
                             oneway-batch, conc256, connect-uds,
                             connect-lpcfs, connect-lpcfs-auto, idle10k,
                             large-4k, large-64k, large-1000k (large means
-                            all three), window-read
+                            all three), window-read, handoff (64 MiB
+                            through a section view, a stream socket and
+                            memcpy)
   --oneway-messages N       one-way messages per transport, over all
                             rounds (default 200000)
   --batch N                 messages per LPC_IOC_TRANSFER in oneway-batch,
@@ -89,7 +91,7 @@ const std::vector<std::string> kAllGroups = {
     "statfs",      "oneway-batch",  "conc256",
     "connect-uds", "connect-lpcfs", "connect-lpcfs-auto",
     "idle10k",     "large-4k",      "large-64k",
-    "large-1000k", "window-read"};
+    "large-1000k", "window-read",   "handoff"};
 
 // Names --only takes for several groups.
 const std::map<std::string, std::vector<std::string>> kGroupAliases = {
@@ -594,6 +596,29 @@ std::vector<Step> MakeSteps(const Config& cfg) {
              "window_read_mib_s", "MiB/s", "window_read_vs_process_vm_readv")},
        rate_of(WindowRead),
        true});
+  // The 64 MiB hand-off (issue 8). Its ratios are computed in PrintReport:
+  // the goals are "times faster" and "fraction of a memcpy", the inverse
+  // of the other rows' ratios.
+  steps.push_back({"handoff",
+                   {fig("memcpy_64m", "memcpy of 64 MiB", "", "")},
+                   one(Memcpy64MiB)});
+  steps.push_back(
+      {"handoff",
+       {fig("uds_handoff_64m", "unix stream 64 MiB hand-off", "", "")},
+       one(HandoffUnixStream)});
+  steps.push_back({"handoff",
+                   {fig("handoff_64m", "lpcfs 64 MiB hand-off, view", "", "")},
+                   [](const Config& c) {
+                     return Outcomes{{HandoffView(c, false), {}, {}}};
+                   },
+                   true});
+  steps.push_back({"handoff",
+                   {fig("handoff_64m_populated",
+                        "lpcfs 64 MiB hand-off, view populated", "", "")},
+                   [](const Config& c) {
+                     return Outcomes{{HandoffView(c, true), {}, {}}};
+                   },
+                   true});
   return steps;
 }
 
@@ -616,6 +641,9 @@ const Goal kGoals[] = {
     {"connect_auto_ratio_vs_uds", true, 2.0,
      "auto-accept connect p50 / socket's"},
     {"idle_rss_kb_per_conn", true, 4.0, "daemon KiB per idle connection"},
+    // Issue 8.
+    {"handoff_64m_ratio_vs_uds", false, 10.0, "socket hand-off p50 / view's"},
+    {"handoff_64m_vs_memcpy", false, 0.5, "memcpy p50 / view hand-off's"},
 };
 
 // A large-message figure's bytes per second over its median round trip,
@@ -742,6 +770,16 @@ void PrintReport(const std::vector<Figure>& figures) {
   const Summary* lpcfs = summary_of("lpcfs_rtt");
   const Summary* uds = summary_of("uds_rtt");
   if (lpcfs && uds) result("rtt_p99_ratio_vs_uds", lpcfs->p99 / uds->p99, 2);
+  // The hand-off's figures are "how many times faster" and "what fraction
+  // of a memcpy": the socket's and memcpy's time over the view's.
+  for (const char* view : {"handoff_64m", "handoff_64m_populated"}) {
+    const Summary* h = summary_of(view);
+    const Summary* hu = summary_of("uds_handoff_64m");
+    const Summary* mc = summary_of("memcpy_64m");
+    std::string name = view;
+    if (h && hu) result(name + "_ratio_vs_uds", hu->p50 / h->p50, 2);
+    if (h && mc) result(name + "_vs_memcpy", mc->p50 / h->p50, 2);
+  }
   const Summary* lc = summary_of("lpcfs_connect");
   const Summary* uc = summary_of("uds_connect");
   if (lc && uc) result("connect_p99_ratio_vs_uds", lc->p99 / uc->p99, 2);
