@@ -59,6 +59,7 @@ serve() {
 serve echo "$lpc" serve --mount "$LPC_MNT" echo -- cat
 serve gone "$lpc" serve --mount "$LPC_MNT" gone -- true
 serve refuse "$python" "$server_py" --allow-uid 4242 "$LPC_MNT" refuse
+serve upper "$python" "$server_py" "$LPC_MNT" upper
 
 timeout --kill-after=5 60 "$@" "$table" "$LPC_MNT" >"$work/actual" \
   2>"$work/driver.err" || fail "driver failed: $(cat "$work/driver.err")"
