@@ -231,6 +231,18 @@ std::optional<double> ParseSeconds(std::string_view text) {
   return value;
 }
 
+std::optional<uint64_t> ParseCount(std::string_view text) {
+  std::string copy(text);
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long n = std::strtoull(copy.c_str(), &end, 10);
+  if (copy.empty() || copy[0] < '0' || copy[0] > '9' || *end != '\0' ||
+      errno != 0 || n == 0) {
+    return std::nullopt;
+  }
+  return n;
+}
+
 std::string ErrorText(int err) { return std::strerror(err); }
 
 void Warn(std::string_view what) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -96,6 +97,10 @@ std::optional<mode_t> ParseMode(std::string_view text);
 
 // "2", "0.5" -> seconds. Must be positive and finite; nullopt otherwise.
 std::optional<double> ParseSeconds(std::string_view text);
+
+// "3" -> 3: a count of at least 1, decimal digits only (no sign, no
+// space); nullopt otherwise, also past 2^64 - 1.
+std::optional<uint64_t> ParseCount(std::string_view text);
 
 // strerror() as a std::string.
 std::string ErrorText(int err);

@@ -35,6 +35,19 @@ TEST(ParseSeconds, RejectsTheRest) {
   }
 }
 
+TEST(ParseCount, AcceptsPositiveDecimalIntegers) {
+  EXPECT_EQ(ParseCount("1"), 1u);
+  EXPECT_EQ(ParseCount("0042"), 42u);
+  EXPECT_EQ(ParseCount("18446744073709551615"), UINT64_MAX);
+}
+
+TEST(ParseCount, RejectsTheRest) {
+  for (const char* bad : {"", "0", "-1", "+1", " 1", "1 ", "1.5", "0x10",
+                          "18446744073709551616", "ten"}) {
+    EXPECT_FALSE(ParseCount(bad)) << bad;
+  }
+}
+
 TEST(PortPath, RelativeToTheMountUnlessAbsolute) {
   EXPECT_EQ(PortPath("/lpc", "echo"), "/lpc/echo");
   EXPECT_EQ(PortPath("/lpc/", "svc/db"), "/lpc/svc/db");

@@ -385,14 +385,9 @@ int RunTop(std::vector<std::string> args) {
       delay = *seconds;
     } else if (*option == "-n" || *option == "--iterations") {
       std::string text = reader.Value();
-      char* end = nullptr;
-      errno = 0;
-      unsigned long long n = std::strtoull(text.c_str(), &end, 10);
-      if (text.empty() || text[0] < '0' || text[0] > '9' || *end != '\0' ||
-          errno != 0 || n == 0) {
-        reader.Fail("invalid iterations '" + text + "'");
-      }
-      iterations = n;
+      std::optional<uint64_t> n = ParseCount(text);
+      if (!n) reader.Fail("invalid iterations '" + text + "'");
+      iterations = *n;
     } else {
       reader.Fail("unknown option " + *option);
     }

@@ -98,14 +98,9 @@ int RunMonitor(std::vector<std::string> args) {
       }
     } else if (*option == "-c" || *option == "--count") {
       std::string text = reader.Value();
-      char* end = nullptr;
-      errno = 0;
-      unsigned long long n = std::strtoull(text.c_str(), &end, 10);
-      if (text.empty() || text[0] < '0' || text[0] > '9' || *end != '\0' ||
-          errno != 0 || n == 0) {
-        reader.Fail("invalid count '" + text + "'");
-      }
-      count = n;
+      std::optional<uint64_t> n = ParseCount(text);
+      if (!n) reader.Fail("invalid count '" + text + "'");
+      count = *n;
     } else {
       reader.Fail("unknown option " + *option);
     }
