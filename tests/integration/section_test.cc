@@ -44,26 +44,10 @@ long Futex(std::atomic<uint32_t>* word, int op, uint32_t value) {
                  nullptr, nullptr, 0);
 }
 
-class SectionTest : public TwoUsersTest {
+class SectionTest : public ThreeUsersTest {
  protected:
   std::string DaemonOptions() const override {
     return "section_max=1048576,quota_section_bytes=2097152";
-  }
-
-  static void SetUpTestSuite() {
-    TwoUsersTest::SetUpTestSuite();
-    if (geteuid() != 0) return;
-    User u;
-    for (int i = 0; i < 100 && !LookUpUser(kCarol, &u); ++i) {
-      std::string cmd = std::string("useradd -M -s /usr/sbin/nologin ") +
-                        kCarol + " >/dev/null 2>&1";
-      if (std::system(cmd.c_str()) != 0) usleep(50 * 1000);
-    }
-  }
-  void SetUp() override {
-    TwoUsersTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    ASSERT_TRUE(LookUpUser(kCarol, &carol_)) << "useradd " << kCarol;
   }
 
   std::string S(const std::string& name) const {
@@ -85,9 +69,6 @@ class SectionTest : public TwoUsersTest {
   int OpenAs(User u, const std::string& path, int flags) {
     return WaitExit(RunAs(u, [path, flags] { return Open(path, flags).err; }));
   }
-
-  static constexpr const char* kCarol = "lpct_carol";
-  User carol_;
 };
 
 TEST_F(SectionTest, TwoProcessesSeeEachOthersStoresAtOnce) {

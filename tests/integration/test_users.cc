@@ -12,6 +12,19 @@ namespace {
 
 constexpr const char* kAlice = "lpct_alice";
 constexpr const char* kBob = "lpct_bob";
+constexpr const char* kCarol = "lpct_carol";
+
+// Creates user `name` unless it exists. Tests running in parallel (ctest
+// -j) may race to create it: "already exists" and a locked /etc/passwd
+// just mean "try again".
+void CreateUserIfMissing(const char* name) {
+  User u;
+  for (int attempt = 0; attempt < 100 && !LookUpUser(name, &u); ++attempt) {
+    std::string cmd = std::string("useradd -M -s /usr/sbin/nologin ") + name +
+                      " >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0) usleep(50 * 1000);
+  }
+}
 
 }  // namespace
 
@@ -33,16 +46,7 @@ pid_t RunAs(const User& u, std::vector<int> keep, std::function<int()> fn) {
 
 void TwoUsersTest::SetUpTestSuite() {
   if (geteuid() != 0) return;
-  for (const char* name : {kAlice, kBob}) {
-    // Tests running in parallel (ctest -j) may race to create the users:
-    // "already exists" and a locked /etc/passwd just mean "try again".
-    User u;
-    for (int attempt = 0; attempt < 100 && !LookUpUser(name, &u); ++attempt) {
-      std::string cmd = std::string("useradd -M -s /usr/sbin/nologin ") + name +
-                        " >/dev/null 2>&1";
-      if (std::system(cmd.c_str()) != 0) usleep(50 * 1000);
-    }
-  }
+  for (const char* name : {kAlice, kBob}) CreateUserIfMissing(name);
 }
 
 void TwoUsersTest::SetUp() {
@@ -50,6 +54,17 @@ void TwoUsersTest::SetUp() {
   if (IsSkipped() || HasFatalFailure()) return;
   ASSERT_TRUE(LookUpUser(kAlice, &alice_)) << "useradd " << kAlice << " failed";
   ASSERT_TRUE(LookUpUser(kBob, &bob_)) << "useradd " << kBob << " failed";
+}
+
+void ThreeUsersTest::SetUpTestSuite() {
+  TwoUsersTest::SetUpTestSuite();
+  if (geteuid() == 0) CreateUserIfMissing(kCarol);
+}
+
+void ThreeUsersTest::SetUp() {
+  TwoUsersTest::SetUp();
+  if (IsSkipped() || HasFatalFailure()) return;
+  ASSERT_TRUE(LookUpUser(kCarol, &carol_)) << "useradd " << kCarol << " failed";
 }
 
 UniqueFd TwoUsersTest::OpenedAs(const User& u, const std::string& path,

@@ -56,4 +56,14 @@ class TwoUsersTest : public MountTest {
   User alice_, bob_;
 };
 
+// TwoUsersTest and a third user, lpct_carol, looked up as carol_: one who
+// is neither side of a connection (sections and views lent to the others).
+class ThreeUsersTest : public TwoUsersTest {
+ protected:
+  static void SetUpTestSuite();
+  void SetUp() override;
+
+  User carol_;
+};
+
 }  // namespace lpctest

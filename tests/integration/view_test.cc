@@ -100,25 +100,10 @@ int CountEntriesAs(const User& u, const std::string& dir) {
   }));
 }
 
-class ViewTest : public TwoUsersTest {
+class ViewTest : public ThreeUsersTest {
  protected:
   std::string DaemonOptions() const override {
     return "views_per_connection=2";
-  }
-  static void SetUpTestSuite() {
-    TwoUsersTest::SetUpTestSuite();
-    if (geteuid() != 0) return;
-    User u;
-    for (int i = 0; i < 100 && !LookUpUser(kCarol, &u); ++i) {
-      std::string cmd = std::string("useradd -M -s /usr/sbin/nologin ") +
-                        kCarol + " >/dev/null 2>&1";
-      if (std::system(cmd.c_str()) != 0) usleep(50 * 1000);
-    }
-  }
-  void SetUp() override {
-    TwoUsersTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    ASSERT_TRUE(LookUpUser(kCarol, &carol_)) << "useradd " << kCarol;
   }
   std::string S(const std::string& name) const {
     return P(std::string(LPC_SECTIONS_DIR) + "/" + name);
@@ -141,9 +126,6 @@ class ViewTest : public TwoUsersTest {
       if (err || r->h.type == LPC_REC_MESSAGE) return err;
     }
   }
-
-  static constexpr const char* kCarol = "lpct_carol";
-  User carol_;
 };
 
 TEST_F(ViewTest, TheServerReadsAndWritesTheCallersSectionThroughAView) {
