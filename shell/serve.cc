@@ -146,8 +146,10 @@ class Server {
   void ReapChildren();
   void Shutdown();
 
-  // Writes one record to the server handle. Returns 0 or an errno.
-  int WriteRecord(uint32_t type, uint64_t conn_id, uint32_t flags);
+  // Writes one record to the server handle: its header and `length`
+  // payload bytes, in one write(). Returns 0 or an errno.
+  int WriteRecord(uint32_t type, uint64_t conn_id, uint32_t flags,
+                  const void* payload = nullptr, uint32_t length = 0);
   void Log(const std::string& text) const;
   static std::string Name(const Connection& conn) {
     return "conn " + std::to_string(conn.id);
@@ -173,17 +175,22 @@ void Server::Log(const std::string& text) const {
   if (options_.verbose) Warn("serve: " + text);
 }
 
-int Server::WriteRecord(uint32_t type, uint64_t conn_id, uint32_t flags) {
-  lpc_record record{};
-  record.type = type;
-  record.conn_id = conn_id;
-  record.flags = flags;
+int Server::WriteRecord(uint32_t type, uint64_t conn_id, uint32_t flags,
+                        const void* payload, uint32_t length) {
+  lpc_record header{};
+  header.type = type;
+  header.length = length;
+  header.conn_id = conn_id;
+  header.flags = flags;
+  std::vector<char> record(sizeof header + length);
+  std::memcpy(record.data(), &header, sizeof header);
+  if (length) std::memcpy(record.data() + sizeof header, payload, length);
   for (;;) {
-    ssize_t n = write(port_fd_, &record, sizeof record);
+    ssize_t n = write(port_fd_, record.data(), record.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return errno;
     // A record is taken whole or not at all (lpc.7 "SERVER HANDLE").
-    return static_cast<size_t>(n) == sizeof record ? 0 : EIO;
+    return static_cast<size_t>(n) == record.size() ? 0 : EIO;
   }
 }
 
@@ -230,20 +237,10 @@ bool Server::Start() {
   // port's limit is set to what one read of our record buffer holds,
   // whatever the daemon's -o max_message: a larger record would stay
   // queued and stop every connection of the port.
-  struct {
-    lpc_record header;
-    lpc_port_limits limits;
-  } options{};
-  options.header.type = LPC_REC_PORT_OPTIONS;
-  options.header.length = sizeof options.limits;
-  options.header.flags = LPC_PORT_AUTO_ACCEPT;
-  options.limits.max_message = LPC_DEFAULT_MAX_MESSAGE;
-  int err = 0;
-  while (write(port_fd_, &options, sizeof options) < 0) {
-    if (errno == EINTR) continue;
-    err = errno;
-    break;
-  }
+  lpc_port_limits limits{};
+  limits.max_message = LPC_DEFAULT_MAX_MESSAGE;
+  int err = WriteRecord(LPC_REC_PORT_OPTIONS, 0, LPC_PORT_AUTO_ACCEPT, &limits,
+                        sizeof limits);
   if (err != 0) {
     WarnErrno("set auto-accept on " + options_.port_path, err);
     return false;
