@@ -293,8 +293,7 @@ void Broker::Write(Token token, HandleId handle,
     case HandleKind::kClient:
     case HandleKind::kServerConnection: {
       Connection* conn = tables_.FindConnection(h->conn);
-      ServerPort* port = conn ? tables_.FindPort(conn->port()) : nullptr;
-      if (data.size() > (port ? port->max_message() : limits_.max_message)) {
+      if (data.size() > MaxMessageOf(conn)) {
         return outbox_.Fail(std::move(write), Error::kMessageTooLong);
       }
       if (data.empty()) return outbox_.Written(std::move(write));
@@ -416,6 +415,11 @@ Message Broker::CommandMessage(const ServerCommand& cmd, const Sender& sender) {
   return m;
 }
 
+size_t Broker::MaxMessageOf(const Connection* conn) {
+  const ServerPort* port = conn ? tables_.FindPort(conn->port()) : nullptr;
+  return port ? port->max_message() : limits_.max_message;
+}
+
 Status Broker::Attach(Connection& conn, Direction direction, Message& message,
                       bool call) {
   if (message.attributes.empty()) return Ok{};
@@ -526,10 +530,8 @@ void Broker::Call(Token token, HandleId handle,
   if (!record || !cursor.done()) {
     return outbox_.Fail(std::move(call), Error::kInvalid);
   }
-  ServerPort* port = tables_.FindPort(conn->port());
-  auto decoded_message = DecodeClientMessage(
-      record.value(), port ? port->max_message() : limits_.max_message,
-      AttributeSite::kClientCall);
+  auto decoded_message = DecodeClientMessage(record.value(), MaxMessageOf(conn),
+                                             AttributeSite::kClientCall);
   if (!decoded_message) {
     return outbox_.Fail(std::move(call), decoded_message.error());
   }
@@ -655,8 +657,7 @@ Status Broker::SendRecord(const Handle& h, std::span<const std::byte> record,
       std::memcpy(own.data(), &header, sizeof header);
       Connection* conn = tables_.FindConnection(h.conn);
       ServerPort* port = conn ? tables_.FindPort(conn->port()) : nullptr;
-      auto cmd = DecodeServerCommand(
-          own, port ? port->max_message() : limits_.max_message);
+      auto cmd = DecodeServerCommand(own, MaxMessageOf(conn));
       if (!cmd) return cmd.error();
       // Once the connection has ended, as a write(2) of the file says.
       if (!port || !conn->carrying()) return Error::kBrokenPipe;
@@ -664,10 +665,8 @@ Status Broker::SendRecord(const Handle& h, std::span<const std::byte> record,
     }
     case HandleKind::kClient: {
       Connection* conn = tables_.FindConnection(h.conn);
-      ServerPort* port = conn ? tables_.FindPort(conn->port()) : nullptr;
-      auto decoded = DecodeClientMessage(
-          record, port ? port->max_message() : limits_.max_message,
-          AttributeSite::kClientTransfer);
+      auto decoded = DecodeClientMessage(record, MaxMessageOf(conn),
+                                         AttributeSite::kClientTransfer);
       if (!decoded) return decoded.error();
       if (!conn) return Error::kBrokenPipe;
       Message m;

@@ -282,6 +282,9 @@ class Broker {
   Status ApplyControl(ServerPort& port, Connection* conn,
                       const ServerCommand& command, CommandAction action,
                       Error why);
+  // The largest message `conn` carries: its port's limit (lpc_port_limits),
+  // or the daemon's once the port has closed or without a connection.
+  size_t MaxMessageOf(const Connection* conn);
   // The message a SEND or REPLY command carries.
   static Message CommandMessage(const ServerCommand& command,
                                 const Sender& sender);
