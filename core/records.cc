@@ -147,25 +147,14 @@ Bytes HeaderAndPayload(const lpc_record& h,
 Bytes EncodeRecord(uint32_t type, uint64_t conn_id, uint64_t msg_id,
                    const Sender& sender, uint32_t flags,
                    std::span<const std::byte> payload) {
-  lpc_record h{};
-  h.type = type;
-  h.length = static_cast<uint32_t>(payload.size());
-  h.conn_id = conn_id;
-  h.msg_id = msg_id;
-  h.pid = sender.pid;
-  h.uid = sender.uid;
-  h.gid = sender.gid;
-  h.flags = flags;
-  return HeaderAndPayload(h, payload);
+  return EncodeRecord(type, conn_id, msg_id, sender, flags, MessageAttributes{},
+                      payload);
 }
 
 Bytes EncodeRecord(uint32_t type, uint64_t conn_id, uint64_t msg_id,
                    const Sender& sender, uint32_t flags,
                    const MessageAttributes& attributes,
                    std::span<const std::byte> payload) {
-  if (attributes.empty()) {
-    return EncodeRecord(type, conn_id, msg_id, sender, flags, payload);
-  }
   lpc_record h{};
   h.type = type;
   h.length = static_cast<uint32_t>(attributes.size() + payload.size());
